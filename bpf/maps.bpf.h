@@ -1,0 +1,66 @@
+/* Maps and load-time configuration shared by all tlstap programs. */
+#pragma once
+
+/* Set by user space before load (skeleton rodata). */
+const volatile __u64 max_capture_bytes = 1 << 20;
+const volatile __u32 self_tgid = 0;      /* tlstap itself is never traced */
+const volatile bool filter_by_pid = false; /* only tgids in traced_pids */
+const volatile bool filter_by_uid = false;
+const volatile __u32 filter_uid = 0;
+const volatile bool filter_by_comm = false;
+const volatile char filter_comm[TLSTAP_COMM_LEN] = {};
+const volatile bool follow_children = false; /* add forked children of traced tgids */
+
+/* Unique id of each traced call; chunks of one call share it. */
+__u64 next_call_id = 1;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 24); /* resized by user space before load */
+} events SEC(".maps");
+
+/* tgids selected by --pid or by `-- COMMAND` (and its descendants when following). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, __u8);
+} traced_pids SEC(".maps");
+
+/* Arguments of an SSL call between its entry and its return, per thread. LRU so that a
+ * thread that never returns (killed mid-call) cannot fill the map. */
+struct pending_call {
+  __u64 ssl;
+  __u64 buf;
+  __u64 size_out; /* size_t* of the _ex forms, 0 otherwise */
+  __u64 entry_sp; /* stack pointer at entry: tells a nested call from a stale entry */
+  __u32 depth;    /* nested SSL calls inside this one (reported by the outer call only) */
+  __u8 function;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64); /* pid_tgid */
+  __type(value, struct pending_call);
+} pending_calls SEC(".maps");
+
+/* Scratch space to build a chunk: too big for the 512-byte BPF stack. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct tlstap_data_event);
+} chunk_scratch SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct tlstap_loss_counters);
+} losses SEC(".maps");
+
+static __always_inline struct tlstap_loss_counters *loss_counters(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&losses, &zero);
+}

@@ -1,0 +1,129 @@
+/* OpenSSL-API probes: SSL_read, SSL_write, SSL_read_ex, SSL_write_ex.
+ *
+ * Entry stashes the arguments per thread; return copies the bytes the call really moved,
+ * in TLSTAP_CHUNK_BYTES pieces, into the ring buffer. Failed calls produce nothing. */
+#pragma once
+
+static __always_inline int enter_ssl_call(struct pt_regs *ctx, __u8 function, __u64 size_out) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if (!should_trace(pid_tgid >> 32)) return 0;
+
+  __u64 sp = PT_REGS_SP(ctx);
+  struct pending_call *outer = bpf_map_lookup_elem(&pending_calls, &pid_tgid);
+  if (outer && sp < outer->entry_sp) {
+    /* Some builds implement one API function with another (e.g. SSL_read on top of
+     * SSL_read_ex); the bytes belong to the outermost call, report them once. */
+    outer->depth++;
+    return 0;
+  }
+  struct pending_call call = {
+      .ssl = PT_REGS_PARM1(ctx),
+      .buf = PT_REGS_PARM2(ctx),
+      .size_out = size_out,
+      .entry_sp = sp,
+      .function = function,
+  };
+  bpf_map_update_elem(&pending_calls, &pid_tgid, &call, BPF_ANY);
+  return 0;
+}
+
+struct chunk_copy {
+  struct tlstap_data_event *event;
+  __u64 buf;
+  __u64 capture_len;
+};
+
+/* bpf_loop callback: copy and send chunk number `index`; returning 1 stops the loop. */
+static long copy_one_chunk(__u32 index, struct chunk_copy *copy) {
+  struct tlstap_data_event *event = copy->event;
+  __u64 offset = (__u64)index * TLSTAP_CHUNK_BYTES;
+  if (offset >= copy->capture_len) return 1;
+  __u64 len = copy->capture_len - offset;
+  if (len > TLSTAP_CHUNK_BYTES) len = TLSTAP_CHUNK_BYTES;
+  len &= (TLSTAP_CHUNK_BYTES << 1) - 1; /* a bound the verifier can see */
+
+  event->offset = offset;
+  event->chunk_len = len;
+  event->flags = 0;
+  if (bpf_probe_read_user(event->data, len, (const void *)(copy->buf + offset)) != 0) {
+    /* The page is not resident and a uprobe cannot fault it in: say so, stop here. */
+    event->flags = TLSTAP_CHUNK_READ_FAULT;
+    event->chunk_len = 0;
+    len = 0;
+  }
+  if (bpf_ringbuf_output(&events, event, TLSTAP_DATA_EVENT_HEADER_BYTES + len, 0) != 0) {
+    struct tlstap_loss_counters *lost = loss_counters();
+    if (lost) {
+      lost->events += 1;
+      lost->bytes += copy->capture_len - offset;
+    }
+    return 1; /* later chunks would leave a hole: the record ends at the loss */
+  }
+  return event->flags ? 1 : 0;
+}
+
+static __always_inline int exit_ssl_call(struct pt_regs *ctx, __u8 direction) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  struct pending_call *pending = bpf_map_lookup_elem(&pending_calls, &pid_tgid);
+  if (!pending) return 0;
+  if (pending->depth > 0) {
+    pending->depth--;
+    return 0;
+  }
+  struct pending_call call = *pending;
+  bpf_map_delete_elem(&pending_calls, &pid_tgid);
+
+  long ret = PT_REGS_RC(ctx);
+  __u64 call_len = 0;
+  if (call.size_out) {
+    if ((int)ret != 1) return 0; /* _ex: 1 on success, 0 on failure */
+    if (bpf_probe_read_user(&call_len, sizeof(call_len), (const void *)call.size_out) != 0)
+      return 0;
+  } else {
+    if ((int)ret <= 0) return 0;
+    call_len = (__u32)(int)ret;
+  }
+  if (call_len == 0) return 0;
+
+  __u32 zero = 0;
+  struct tlstap_data_event *event = bpf_map_lookup_elem(&chunk_scratch, &zero);
+  if (!event) return 0;
+  event->header.kind = TLSTAP_EVENT_DATA;
+  event->header.pid = pid_tgid >> 32;
+  event->tid = (__u32)pid_tgid;
+  event->uid = (__u32)bpf_get_current_uid_gid();
+  event->call_id = __sync_fetch_and_add(&next_call_id, 1);
+  event->ts_ns = bpf_ktime_get_ns();
+  event->ssl = call.ssl;
+  event->call_len = call_len;
+  event->capture_len = call_len < max_capture_bytes ? call_len : max_capture_bytes;
+  event->function = call.function;
+  event->direction = direction;
+  bpf_get_current_comm(event->comm, sizeof(event->comm));
+
+  struct chunk_copy copy = {.event = event, .buf = call.buf, .capture_len = event->capture_len};
+  __u32 chunks = (event->capture_len + TLSTAP_CHUNK_BYTES - 1) / TLSTAP_CHUNK_BYTES;
+  bpf_loop(chunks, copy_one_chunk, &copy, 0);
+  return 0;
+}
+
+/* int SSL_read(SSL *ssl, void *buf, int num) / int SSL_write(SSL *ssl, const void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter) { return enter_ssl_call(ctx, TLSTAP_FN_SSL_READ, 0); }
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter) { return enter_ssl_call(ctx, TLSTAP_FN_SSL_WRITE, 0); }
+
+/* int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes), SSL_write_ex alike */
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter) {
+  return enter_ssl_call(ctx, TLSTAP_FN_SSL_READ_EX, PT_REGS_PARM4(ctx));
+}
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter) {
+  return enter_ssl_call(ctx, TLSTAP_FN_SSL_WRITE_EX, PT_REGS_PARM4(ctx));
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_return) { return exit_ssl_call(ctx, TLSTAP_DIR_READ); }
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_return) { return exit_ssl_call(ctx, TLSTAP_DIR_WRITE); }

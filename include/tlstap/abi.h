@@ -1,0 +1,91 @@
+/* The contract between the BPF programs and user space.
+ *
+ * C only, fixed-width types, every event starts with `struct tlstap_event_header` and
+ * variable data comes last. The C++ side static_asserts the layout (src/capture/abi_check.h)
+ * so a change here that is not made on both sides fails the build, not a trace.
+ */
+#ifndef TLSTAP_ABI_H
+#define TLSTAP_ABI_H
+
+#ifdef __bpf__
+/* vmlinux.h provides __u8..__u64 on the BPF side. */
+#else
+#include <linux/types.h>
+#endif
+
+/* Bytes of call data carried by one ring-buffer chunk. A call larger than this is sent as
+ * several chunks with the same call_id and increasing offsets; user space reassembles. */
+#define TLSTAP_CHUNK_BYTES 16384u
+
+/* Upper bound for --max-bytes, so the BPF copy loop has a verifiable bound. */
+#define TLSTAP_MAX_CAPTURE_BYTES (256ull << 20)
+#define TLSTAP_MAX_CHUNKS_PER_CALL (TLSTAP_MAX_CAPTURE_BYTES / TLSTAP_CHUNK_BYTES)
+
+#define TLSTAP_COMM_LEN 16
+
+enum tlstap_event_kind {
+  TLSTAP_EVENT_DATA = 1,    /* a chunk of plaintext from one SSL call */
+  TLSTAP_EVENT_EXEC = 2,    /* a process called execve: look at its new executable */
+  TLSTAP_EVENT_MMAP = 3,    /* a process mapped a file executable: look at its maps */
+  TLSTAP_EVENT_EXIT = 4,    /* a whole process (thread group) exited */
+};
+
+enum tlstap_function {
+  TLSTAP_FN_SSL_READ = 1,
+  TLSTAP_FN_SSL_WRITE = 2,
+  TLSTAP_FN_SSL_READ_EX = 3,
+  TLSTAP_FN_SSL_WRITE_EX = 4,
+};
+
+enum tlstap_direction {
+  TLSTAP_DIR_READ = 0,  /* plaintext the process received */
+  TLSTAP_DIR_WRITE = 1, /* plaintext the process sent */
+};
+
+/* Flags on a data chunk. */
+enum tlstap_chunk_flags {
+  /* bpf_probe_read_user failed (page not resident): capture of this call stops here. */
+  TLSTAP_CHUNK_READ_FAULT = 1u << 0,
+};
+
+struct tlstap_event_header {
+  __u32 kind; /* enum tlstap_event_kind */
+  __u32 pid;  /* thread group id */
+};
+
+struct tlstap_data_event {
+  struct tlstap_event_header header;
+  __u32 tid;
+  __u32 uid;
+  __u64 call_id;      /* unique per traced call for the life of the loaded programs */
+  __u64 ts_ns;        /* CLOCK_MONOTONIC (bpf_ktime_get_ns) at the return of the call */
+  __u64 ssl;          /* the SSL* the call was made on (connection key, issue 3) */
+  __u64 call_len;     /* bytes the call really transferred */
+  __u64 capture_len;  /* bytes BPF tries to copy for this call: min(call_len, max_bytes) */
+  __u64 offset;       /* offset of this chunk's first byte within the call */
+  __u32 chunk_len;    /* bytes in data[] */
+  __u8 function;      /* enum tlstap_function */
+  __u8 direction;     /* enum tlstap_direction */
+  __u8 flags;         /* enum tlstap_chunk_flags */
+  __u8 reserved;
+  char comm[TLSTAP_COMM_LEN];
+  __u8 data[TLSTAP_CHUNK_BYTES];
+};
+
+/* Size of the data event without its data[]; chunks are sent with exactly header+chunk_len. */
+#define TLSTAP_DATA_EVENT_HEADER_BYTES ((unsigned long)&((struct tlstap_data_event *)0)->data)
+
+struct tlstap_process_event {
+  struct tlstap_event_header header;
+  __u32 ppid;
+  __u32 reserved;
+};
+
+/* Per-CPU loss counters, indexed by enum tlstap_loss_slot in the `losses` map. */
+struct tlstap_loss_counters {
+  __u64 events; /* calls of which at least one chunk was not delivered */
+  __u64 bytes;  /* bytes of call data not delivered */
+  __u64 process_events; /* exec/mmap/exit notifications dropped (discovery may be late) */
+};
+
+#endif /* TLSTAP_ABI_H */

@@ -1,0 +1,231 @@
+#include "app/trace_session.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "capture/event_router.h"
+#include "capture/reassembler.h"
+#include "cli/child_command.h"
+#include "cli/privileges.h"
+#include "discover/discovery.h"
+#include "discover/discovery_worker.h"
+#include "loader/ring_buffer.h"
+#include "loader/tracer_bpf.h"
+#include "output/counting_sink.h"
+#include "output/output_stream.h"
+#include "output/sinks.h"
+
+namespace tlstap {
+namespace {
+
+volatile sig_atomic_t g_stop_requested = 0;
+
+void request_stop(int) { g_stop_requested = 1; }
+
+void install_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: the ring-buffer wait returns at once
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a closed pipe is a write error we report, not a silent death
+}
+
+int fail(const std::string& message) {
+  fmt::print(stderr, "tlstap: {}\n", message);
+  return 1;
+}
+
+constexpr uint64_t kIncompleteCallTimeoutNs = 1'000'000'000;
+constexpr auto kHousekeepingInterval = std::chrono::milliseconds(100);
+
+// Turns BPF's cumulative loss counters into `lost` records as they grow.
+class LossReporter {
+ public:
+  LossReporter(const TracerBpf& tracer, RecordSink& sink) : tracer_(tracer), sink_(sink) {}
+
+  void report_new_losses() {
+    LossTotals now = tracer_.read_losses();
+    if (now.events > reported_.events || now.bytes > reported_.bytes) {
+      sink_.lost({now.events - reported_.events, now.bytes - reported_.bytes});
+    }
+    reported_ = now;
+  }
+  uint64_t process_events_lost() const { return reported_.process_events; }
+
+ private:
+  const TracerBpf& tracer_;
+  RecordSink& sink_;
+  LossTotals reported_;
+};
+
+void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_events_lost) {
+  fmt::print(stderr,
+             "tlstap: {} write records ({} bytes), {} read records ({} bytes), {} truncated; "
+             "lost {} events ({} bytes); {} targets attached\n",
+             counts.records[1], counts.bytes[1], counts.records[0], counts.bytes[0],
+             counts.truncated_records, counts.lost_events, counts.lost_bytes, targets);
+  if (process_events_lost > 0) {
+    fmt::print(stderr,
+               "tlstap: {} process notifications were dropped: libraries loaded then may have "
+               "been attached late\n",
+               process_events_lost);
+  }
+}
+
+}  // namespace
+
+int run_trace_session(const Options& options) {
+  if (std::optional<std::string> missing = missing_tracing_privileges()) return fail(*missing);
+  for (pid_t pid : options.pids) {
+    if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
+      return fail(fmt::format("no process with pid {} (see ps or pgrep)", pid));
+    }
+  }
+
+  BpfConfig config;
+  config.max_capture_bytes = options.max_bytes;
+  config.ring_buffer_bytes = options.buffer_bytes;
+  config.self_pid = getpid();
+  config.filter_by_pid = !options.pids.empty() || !options.command.empty();
+  config.follow_children = !options.command.empty();
+  config.uid = options.uid;
+  config.comm = options.comm;
+  config.verbose = options.verbose;
+  Result<std::unique_ptr<TracerBpf>> loaded = TracerBpf::load(config);
+  if (!loaded) return fail(loaded.error().message);
+  TracerBpf& tracer = **loaded;
+
+  Result<OutputStream> opened = options.output_path
+                                    ? OutputStream::create_private_file(*options.output_path)
+                                    : Result<OutputStream>(OutputStream::standard_output());
+  if (!opened) return fail(opened.error().message);
+  OutputStream& out = *opened;
+  std::unique_ptr<RecordSink> encoder = make_sink(options.format, out);
+  CountingSink counting(*encoder);
+  Reassembler reassembler(counting, WallClock{});
+  LossReporter losses(tracer, counting);
+
+  auto log = [&](const std::string& line) { fmt::print(stderr, "tlstap: {}\n", line); };
+  Discovery discovery(
+      [&](const Target& target) -> Status {
+        Status attached = tracer.attach_target(target);
+        if (attached && options.verbose) {
+          std::string names;
+          for (const FunctionSymbol& f : target.functions) names += " " + f.name;
+          log(fmt::format("attached to {} ({}):{}", target.display_path, target.library, names));
+        }
+        return attached;
+      },
+      log);
+
+  std::string hook_warning;
+  if (Status hooks = tracer.attach_process_hooks(&hook_warning); !hooks) {
+    return fail(hooks.error().message);
+  }
+  if (!hook_warning.empty()) log(hook_warning);
+
+  std::optional<ChildCommand> child;
+  if (!options.pids.empty()) {
+    for (pid_t pid : options.pids) {
+      if (Status added = tracer.trace_pid(pid); !added) return fail(added.error().message);
+      discovery.scan_process(pid);
+    }
+  } else if (!options.command.empty()) {
+    Result<ChildCommand> spawned = ChildCommand::spawn_paused(options.command);
+    if (!spawned) return fail(spawned.error().message);
+    child.emplace(std::move(*spawned));
+    if (Status added = tracer.trace_pid(child->pid()); !added) return fail(added.error().message);
+    // An executable with TLS linked in (node, static servers) is attached before it runs.
+    if (std::optional<std::string> executable = resolve_executable(options.command[0])) {
+      (void)discovery.add_file(*executable);  // most commands have no TLS of their own
+    }
+    discovery.scan_system_libraries();
+  } else {
+    discovery.scan_system_libraries();
+    discovery.scan_all_processes();
+  }
+  for (const std::string& lib : options.libs) {
+    if (Status added = discovery.add_file(lib); !added) return fail(added.error().message);
+  }
+  if (discovery.attached_count() == 0 && options.command.empty()) {
+    return fail(options.pids.empty()
+                    ? "found no TLS library to attach to (no libssl in the linker's directories "
+                      "or in any process); name one with --lib PATH"
+                    : "the traced processes use no TLS library tlstap knows; name one with --lib "
+                      "PATH");
+  }
+
+  DiscoveryWorker worker(discovery);
+  EventRouter router(reassembler, {[&](pid_t pid) { worker.process_changed(pid); },
+                                   [&](pid_t pid) { worker.process_exited(pid); }});
+  Result<std::unique_ptr<RingBufferReader>> reader =
+      RingBufferReader::open(tracer.ring_buffer_map_fd(), router);
+  if (!reader) return fail(reader.error().message);
+
+  install_signal_handlers();
+  if (child) child->release();
+  if (!options.quiet) {
+    fmt::print(stderr, "tlstap: tracing {} TLS targets{}; Ctrl-C to stop\n",
+               discovery.attached_count(),
+               child ? fmt::format(" for {} (pid {})", options.command[0], child->pid()) : "");
+  }
+
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point started = Clock::now();
+  Clock::time_point next_housekeeping = started + kHousekeepingInterval;
+  std::optional<int> child_status;
+  std::optional<std::string> fatal;
+  while (!g_stop_requested) {
+    Result<size_t> polled = (*reader)->poll(static_cast<int>(kHousekeepingInterval.count()));
+    if (!polled) {
+      fatal = polled.error().message;
+      break;
+    }
+    Clock::time_point now = Clock::now();
+    if (now >= next_housekeeping) {
+      losses.report_new_losses();
+      reassembler.expire(clock_ns(CLOCK_MONOTONIC), kIncompleteCallTimeoutNs);
+      next_housekeeping = now + kHousekeepingInterval;
+    }
+    out.flush();
+    if (out.error()) break;
+    if (child && (child_status = child->poll_exit())) break;  // its records are in the ring
+    if (options.duration_seconds &&
+        now - started >= std::chrono::duration<double>(*options.duration_seconds)) {
+      break;
+    }
+  }
+
+  if (Result<size_t> drained = (*reader)->drain(); !drained && !fatal) {
+    fatal = drained.error().message;
+  }
+  reassembler.finish_all();
+  losses.report_new_losses();
+  out.flush();
+
+  int exit_code = 0;
+  if (out.error()) {
+    fmt::print(stderr, "tlstap: {}; {} records were not written\n", *out.error(),
+               out.records_not_written());
+    exit_code = 1;
+  }
+  if (fatal) exit_code = fail(*fatal);
+  if (!options.quiet) {
+    print_summary(counting.counts(), discovery.attached_count(), losses.process_events_lost());
+  }
+  if (child_status && exit_code == 0) return *child_status;
+  if (child && !child_status && exit_code == 0) return 130;  // stopped before COMMAND ended
+  return exit_code;
+}
+
+}  // namespace tlstap

@@ -1,0 +1,19 @@
+// Compile-time check that the C++ side reads the BPF events with the layout BPF writes.
+#pragma once
+
+#include <cstddef>
+
+#include "tlstap/abi.h"
+
+static_assert(sizeof(tlstap_event_header) == 8);
+static_assert(offsetof(tlstap_data_event, call_id) == 16);
+static_assert(offsetof(tlstap_data_event, chunk_len) == 64);
+static_assert(offsetof(tlstap_data_event, comm) == 72);
+static_assert(offsetof(tlstap_data_event, data) == 88);
+static_assert(offsetof(tlstap_data_event, data) % 8 == 0);
+static_assert(sizeof(tlstap_process_event) == 16);
+static_assert(sizeof(tlstap_loss_counters) == 24);
+
+namespace tlstap {
+inline constexpr size_t kDataEventHeaderBytes = offsetof(tlstap_data_event, data);
+}

@@ -1,0 +1,36 @@
+#include "capture/event_router.h"
+
+#include "capture/abi_check.h"
+
+namespace tlstap {
+
+void EventRouter::on_event(const void* data, size_t size) {
+  if (size < sizeof(tlstap_event_header)) {
+    malformed_events_++;
+    return;
+  }
+  const auto* header = static_cast<const tlstap_event_header*>(data);
+  switch (header->kind) {
+    case TLSTAP_EVENT_DATA: {
+      if (size < kDataEventHeaderBytes) break;
+      const auto* event = static_cast<const tlstap_data_event*>(data);
+      if (event->chunk_len > TLSTAP_CHUNK_BYTES || kDataEventHeaderBytes + event->chunk_len > size)
+        break;
+      reassembler_.on_chunk(*event, {event->data, event->chunk_len});
+      return;
+    }
+    case TLSTAP_EVENT_EXEC:
+    case TLSTAP_EVENT_MMAP:
+      if (size < sizeof(tlstap_process_event)) break;
+      if (process_events_.changed) process_events_.changed(static_cast<pid_t>(header->pid));
+      return;
+    case TLSTAP_EVENT_EXIT:
+      if (size < sizeof(tlstap_process_event)) break;
+      if (process_events_.exited) process_events_.exited(static_cast<pid_t>(header->pid));
+      return;
+    default: break;
+  }
+  malformed_events_++;
+}
+
+}  // namespace tlstap

@@ -1,0 +1,120 @@
+#include "capture/reassembler.h"
+
+#include <cstring>
+#include <vector>
+
+namespace tlstap {
+
+std::string_view function_name(uint8_t function) {
+  switch (function) {
+    case TLSTAP_FN_SSL_READ: return "SSL_read";
+    case TLSTAP_FN_SSL_WRITE: return "SSL_write";
+    case TLSTAP_FN_SSL_READ_EX: return "SSL_read_ex";
+    case TLSTAP_FN_SSL_WRITE_EX: return "SSL_write_ex";
+  }
+  return "unknown";
+}
+
+Reassembler::CallMeta Reassembler::meta_of(const tlstap_data_event& event) {
+  CallMeta meta{event.header.pid, event.tid,        event.uid,      event.ts_ns, event.call_len,
+                event.capture_len, event.function, event.direction, {}};
+  std::memcpy(meta.comm, event.comm, sizeof(meta.comm));
+  meta.comm[TLSTAP_COMM_LEN - 1] = 0;
+  return meta;
+}
+
+void Reassembler::emit(const CallMeta& meta, std::string_view bytes, Truncation truncation) {
+  if (truncation == Truncation::none && bytes.size() < meta.call_len) {
+    truncation = Truncation::max_bytes;
+  }
+  DataRecord record;
+  record.ts_ns = clock_.from_monotonic(meta.ts_ns);
+  record.pid = meta.pid;
+  record.tid = meta.tid;
+  record.uid = meta.uid;
+  record.comm = std::string_view(meta.comm, strnlen(meta.comm, sizeof(meta.comm)));
+  record.library = "openssl";
+  record.function = function_name(meta.function);
+  record.direction = meta.direction == TLSTAP_DIR_WRITE ? Direction::write : Direction::read;
+  record.len = meta.call_len;
+  record.data = bytes;
+  record.truncation = truncation;
+  sink_.data(record);
+}
+
+void Reassembler::finish(uint64_t call_id, Truncation truncation) {
+  auto it = pending_.find(call_id);
+  if (it == pending_.end()) return;
+  PendingCall call = std::move(it->second);
+  pending_.erase(it);
+  auto by_tid = pending_by_tid_.find(call.meta.tid);
+  if (by_tid != pending_by_tid_.end() && by_tid->second == call_id) pending_by_tid_.erase(by_tid);
+  emit(call.meta, call.bytes, truncation);
+}
+
+void Reassembler::on_chunk(const tlstap_data_event& event, std::span<const uint8_t> bytes) {
+  std::string_view chunk(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const bool fault = (event.flags & TLSTAP_CHUNK_READ_FAULT) != 0;
+
+  // A thread's calls are sequential and each call's chunks precede the next call's in the
+  // ring: an older incomplete call of this thread will receive nothing more.
+  auto older = pending_by_tid_.find(event.tid);
+  if (older != pending_by_tid_.end() && older->second != event.call_id) {
+    finish(older->second, Truncation::ring_buffer_full);
+  }
+
+  if (event.offset == 0) {
+    if (pending_.count(event.call_id) != 0 || event.capture_len > TLSTAP_MAX_CAPTURE_BYTES ||
+        event.capture_len > event.call_len) {
+      malformed_chunks_++;
+      return;
+    }
+    CallMeta meta = meta_of(event);
+    if (fault || chunk.size() >= event.capture_len) {  // the common case: one chunk, no copy
+      emit(meta, chunk.substr(0, event.capture_len),
+           fault ? Truncation::page_fault : Truncation::none);
+      return;
+    }
+    PendingCall& call = pending_[event.call_id];
+    call.meta = meta;
+    call.bytes.reserve(event.capture_len);
+    call.bytes.assign(chunk);
+    call.last_chunk_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+    pending_by_tid_[event.tid] = event.call_id;
+    return;
+  }
+
+  auto it = pending_.find(event.call_id);
+  if (it == pending_.end()) {
+    malformed_chunks_++;  // its first chunk never arrived: BPF stops a call at its first loss
+    return;
+  }
+  PendingCall& call = it->second;
+  if (event.offset != call.bytes.size()) {
+    malformed_chunks_++;
+    finish(event.call_id, Truncation::ring_buffer_full);
+    return;
+  }
+  size_t room = call.meta.capture_len - call.bytes.size();
+  call.bytes.append(chunk.substr(0, room));
+  call.last_chunk_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+  if (fault) {
+    finish(event.call_id, Truncation::page_fault);
+  } else if (call.bytes.size() == call.meta.capture_len) {
+    finish(event.call_id, Truncation::none);
+  }
+}
+
+void Reassembler::expire(uint64_t now_monotonic_ns, uint64_t quiet_ns) {
+  std::vector<uint64_t> quiet;
+  for (const auto& [call_id, call] : pending_) {
+    if (now_monotonic_ns > call.last_chunk_monotonic_ns + quiet_ns) quiet.push_back(call_id);
+  }
+  for (uint64_t call_id : quiet) finish(call_id, Truncation::ring_buffer_full);
+}
+
+void Reassembler::finish_all() {
+  while (!pending_.empty()) finish(pending_.begin()->first, Truncation::ring_buffer_full);
+}
+
+}  // namespace tlstap

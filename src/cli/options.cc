@@ -1,0 +1,83 @@
+#include "cli/options.h"
+
+#include <CLI/CLI.hpp>
+#include <cctype>
+#include <map>
+
+#include "tlstap/abi.h"
+
+namespace tlstap {
+
+std::optional<uint64_t> parse_byte_size(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) digits++;
+  if (digits == 0 || digits > 12) return std::nullopt;
+  uint64_t value = std::stoull(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  static const std::map<std::string, uint64_t> kUnits = {
+      {"", 1},          {"B", 1},           {"K", 1 << 10},     {"KB", 1 << 10},
+      {"KIB", 1 << 10}, {"M", 1 << 20},     {"MB", 1 << 20},    {"MIB", 1 << 20},
+      {"G", 1ull << 30}, {"GB", 1ull << 30}, {"GIB", 1ull << 30}};
+  auto unit_it = kUnits.find(unit);
+  if (unit_it == kUnits.end()) return std::nullopt;
+  return value * unit_it->second;
+}
+
+Result<Options> parse_options(int argc, char** argv, int& exit_code) {
+  Options options;
+  CLI::App app{
+      "tlstap: shows the plaintext that processes send and receive over TLS.\n"
+      "Traces every process using OpenSSL (or a binary with it linked in), no keys needed.",
+      "tlstap"};
+  app.footer("Usage: tlstap [options] [-- COMMAND [ARGS...]]");
+  app.add_option("-p,--pid", options.pids, "trace only this process (repeatable)");
+  app.add_option("-u,--uid", options.uid, "trace only this user");
+  app.add_option("-c,--comm", options.comm, "trace only processes with this command name");
+  std::string format = "text";
+  app.add_option("-f,--format", format, "text (default) | json | hex")
+      ->check(CLI::IsMember({"text", "json", "hex"}));
+  app.add_option("-o,--output", options.output_path, "write records to FILE (created 0600)");
+  std::string max_bytes = "1M";
+  app.add_option("--max-bytes", max_bytes,
+                 "bytes captured per call before `truncated` (default 1M, at most 256M)");
+  std::string buffer_size = "32M";
+  app.add_option("--buffer-size", buffer_size, "BPF ring buffer size (default 32M)");
+  app.add_option("--lib", options.libs, "also attach to this library or binary (repeatable)");
+  app.add_flag("--list-targets", options.list_targets,
+               "print what would be attached to, with the symbols found; exit");
+  app.add_option("-d,--duration", options.duration_seconds, "stop after SECS")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("-q,--quiet", options.quiet, "no exit summary");
+  app.add_flag("-v,--verbose", options.verbose, "libbpf and attach diagnostics on stderr");
+  app.add_option("command", options.command, "run COMMAND (after --), trace it and its children");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    exit_code = app.exit(error);
+    return Error{""};
+  }
+  options.format = format == "json" ? OutputFormat::json
+                   : format == "hex" ? OutputFormat::hex
+                                     : OutputFormat::text;
+  std::optional<uint64_t> max = parse_byte_size(max_bytes);
+  if (!max || *max == 0 || *max > TLSTAP_MAX_CAPTURE_BYTES) {
+    exit_code = 2;
+    return Error{"--max-bytes: expected a size from 1 to 256M, like 64K or 16M"};
+  }
+  options.max_bytes = *max;
+  std::optional<uint64_t> buffer = parse_byte_size(buffer_size);
+  if (!buffer || *buffer < (64 << 10) || *buffer > (1ull << 31)) {
+    exit_code = 2;
+    return Error{"--buffer-size: expected a size from 64K to 2G, like 64M"};
+  }
+  options.buffer_bytes = *buffer;
+  if (!options.command.empty() && !options.pids.empty()) {
+    exit_code = 2;
+    return Error{"--pid and a COMMAND cannot be combined: a COMMAND is traced with its children"};
+  }
+  return options;
+}
+
+}  // namespace tlstap

@@ -1,0 +1,39 @@
+// The command line (DESIGN.md: a stable interface).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "output/sinks.h"
+
+namespace tlstap {
+
+struct Options {
+  std::vector<pid_t> pids;
+  std::optional<uid_t> uid;
+  std::optional<std::string> comm;
+  std::vector<std::string> command;  // after --
+  OutputFormat format = OutputFormat::text;
+  std::optional<std::string> output_path;
+  uint64_t max_bytes = 1 << 20;
+  uint64_t buffer_bytes = 32 << 20;
+  std::vector<std::string> libs;
+  bool list_targets = false;
+  std::optional<double> duration_seconds;
+  bool quiet = false;
+  bool verbose = false;
+};
+
+// Parses argv. On --help or a usage error returns an Error with exit_code set; CLI11 has
+// printed help or usage already when the message is empty.
+Result<Options> parse_options(int argc, char** argv, int& exit_code);
+
+// "64K", "16M", "16MiB", "1G" or plain bytes.
+std::optional<uint64_t> parse_byte_size(const std::string& text);
+
+}  // namespace tlstap

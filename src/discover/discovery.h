@@ -1,0 +1,52 @@
+// Finds the targets to attach to: system libssl copies, everything running processes have
+// mapped, and files named by hand. Each file is examined once (keyed by FileId).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "discover/target.h"
+
+namespace tlstap {
+
+class Discovery {
+ public:
+  // Called once for every new target; its failure is reported, never fatal to discovery.
+  using AttachFn = std::function<Status(const Target&)>;
+  using LogFn = std::function<void(const std::string&)>;
+
+  Discovery(AttachFn attach, LogFn log) : attach_(std::move(attach)), log_(std::move(log)) {}
+
+  // Every libssl.so* in the dynamic linker's directories.
+  void scan_system_libraries();
+  // Every executable file mapped by every process in /proc.
+  void scan_all_processes();
+  // Every executable file mapped by one process. False if the process does not exist.
+  bool scan_process(pid_t pid);
+  // A file named by the user (--lib); an error if it is unreadable or has no TLS functions.
+  Status add_file(const std::string& path);
+
+  size_t attached_count() const { return attached_count_.load(); }
+  std::vector<Target> targets() const;
+
+ private:
+  // Examines the file once; attaches it if it provides TLS functions.
+  bool consider(const std::string& open_path, const std::string& display_path,
+                std::string* why_not = nullptr);
+
+  AttachFn attach_;
+  LogFn log_;
+  mutable std::mutex mutex_;
+  std::map<FileId, bool> examined_;  // true: a target
+  std::vector<Target> targets_;
+  std::atomic<size_t> attached_count_{0};
+};
+
+}  // namespace tlstap

@@ -1,0 +1,44 @@
+// Runs discovery off the hot path: the ring-buffer thread reports "process P exec'd or
+// mapped an executable file" and this thread looks at P's maps shortly after, so new
+// processes and dlopen'ed libraries are attached within a second without polling /proc.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "discover/discovery.h"
+
+namespace tlstap {
+
+class DiscoveryWorker {
+ public:
+  explicit DiscoveryWorker(Discovery& discovery);
+  ~DiscoveryWorker();  // stops and joins
+  DiscoveryWorker(const DiscoveryWorker&) = delete;
+  DiscoveryWorker& operator=(const DiscoveryWorker&) = delete;
+
+  void process_changed(pid_t pid);
+  void process_exited(pid_t pid);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Pending {
+    Clock::time_point due;
+    bool second_look;  // a later look catches a mapping made just after the event
+  };
+  void run();
+
+  Discovery& discovery_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<pid_t, Pending> pending_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tlstap

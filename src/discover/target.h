@@ -1,0 +1,36 @@
+// A file tlstap attaches uprobes to: a TLS library or an executable with one linked in.
+#pragma once
+
+#include <sys/types.h>
+
+#include <compare>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "discover/elf_symbols.h"
+
+namespace tlstap {
+
+// Files are known by identity, not path: the same libssl seen through two paths (a
+// container's /proc/PID/root, a symlink) is one target, and a copy at a new path is another.
+struct FileId {
+  dev_t device = 0;
+  ino_t inode = 0;
+  auto operator<=>(const FileId&) const = default;
+};
+
+struct Target {
+  FileId id;
+  std::string display_path;  // the path a user knows it by (as the process mapped it)
+  std::string open_path;     // a path this tracer can open it through
+  std::string library;       // "openssl" for every provider of the OpenSSL API
+  std::vector<FunctionSymbol> functions;
+};
+
+// The OpenSSL API functions whose buffers hold plaintext. BoringSSL, LibreSSL and
+// statically linked copies export the same names.
+inline constexpr std::string_view kOpenSslFunctions[] = {"SSL_read", "SSL_write", "SSL_read_ex",
+                                                         "SSL_write_ex"};
+
+}  // namespace tlstap

@@ -1,0 +1,191 @@
+#include "loader/tracer_bpf.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "tlstap.skel.h"
+#include "tlstap/abi.h"
+
+namespace tlstap {
+namespace {
+
+bool g_libbpf_verbose = false;
+
+int print_libbpf_log(enum libbpf_print_level level, const char* format, va_list args) {
+  (void)level;  // even libbpf's warnings are noise for users unless they ask (-v)
+  if (!g_libbpf_verbose) return 0;
+  return vfprintf(stderr, format, args);
+}
+
+std::string errno_text(int error) { return std::strerror(error < 0 ? -error : error); }
+
+struct ProbePair {
+  bpf_program* entry;
+  bpf_program* exit;
+};
+
+// The entry and return programs for one OpenSSL API function; the _ex forms share the
+// return programs (the stash tells them where the byte count is).
+std::optional<ProbePair> probes_for(tlstap_bpf& skeleton, std::string_view function) {
+  auto& p = skeleton.progs;
+  if (function == "SSL_read") return ProbePair{p.ssl_read_enter, p.ssl_read_return};
+  if (function == "SSL_write") return ProbePair{p.ssl_write_enter, p.ssl_write_return};
+  if (function == "SSL_read_ex") return ProbePair{p.ssl_read_ex_enter, p.ssl_read_return};
+  if (function == "SSL_write_ex") return ProbePair{p.ssl_write_ex_enter, p.ssl_write_return};
+  return std::nullopt;
+}
+
+}  // namespace
+
+// libbpf finds tracepoint ids under /sys/kernel/tracing; mount it if nobody has.
+bool ensure_tracefs_mounted() {
+  if (access("/sys/kernel/tracing/events", F_OK) == 0) return true;
+  return mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0;
+}
+
+uint64_t ring_buffer_size_for(uint64_t requested_bytes) {
+  uint64_t size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  while (size < requested_bytes) size <<= 1;
+  return size;
+}
+
+void TracerBpf::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
+
+Result<std::unique_ptr<TracerBpf>> TracerBpf::load(const BpfConfig& config) {
+  g_libbpf_verbose = config.verbose;
+  libbpf_set_print(print_libbpf_log);
+
+  tlstap_bpf* skeleton = tlstap_bpf__open();
+  if (!skeleton) return Error{fmt::format("opening the BPF object failed: {}", errno_text(errno))};
+  std::unique_ptr<TracerBpf> tracer(new TracerBpf(skeleton));
+
+  auto* config_data = skeleton->rodata;
+  config_data->max_capture_bytes = config.max_capture_bytes;
+  config_data->self_tgid = static_cast<__u32>(config.self_pid);
+  config_data->filter_by_pid = config.filter_by_pid;
+  config_data->follow_children = config.follow_children;
+  if (config.uid) {
+    config_data->filter_by_uid = true;
+    config_data->filter_uid = *config.uid;
+  }
+  if (config.comm) {
+    config_data->filter_by_comm = true;
+    std::strncpy(const_cast<char*>(config_data->filter_comm), config.comm->c_str(),
+                 TLSTAP_COMM_LEN - 1);
+  }
+  int err = bpf_map__set_max_entries(skeleton->maps.events,
+                                     static_cast<__u32>(ring_buffer_size_for(config.ring_buffer_bytes)));
+  if (err) return Error{fmt::format("sizing the ring buffer failed: {}", errno_text(err))};
+
+  err = tlstap_bpf__load(skeleton);
+  if (err) {
+    return Error{fmt::format("loading the BPF programs failed: {}{}", errno_text(err),
+                             config.verbose ? "" : " (run with -v for the verifier's log)")};
+  }
+  return tracer;
+}
+
+TracerBpf::~TracerBpf() {
+  {
+    std::lock_guard lock(links_mutex_);
+    links_.clear();
+  }
+  tlstap_bpf__destroy(skeleton_);
+}
+
+Status TracerBpf::attach_process_hooks(std::string* warning) {
+  bpf_program* programs[] = {skeleton_->progs.on_fork, skeleton_->progs.on_exec,
+                             skeleton_->progs.on_exit};
+  for (bpf_program* program : programs) {
+    bpf_link* link = bpf_program__attach(program);
+    if (!link) {
+      return Error{fmt::format("attaching {} failed: {}", bpf_program__name(program),
+                               errno_text(errno))};
+    }
+    std::lock_guard lock(links_mutex_);
+    links_.emplace_back(link);
+  }
+  // The syscall tracepoint is found through tracefs, which is not always mounted.
+  bpf_link* mmap_link = bpf_program__attach(skeleton_->progs.on_mmap);
+  if (!mmap_link && ensure_tracefs_mounted()) {
+    mmap_link = bpf_program__attach(skeleton_->progs.on_mmap);
+  }
+  if (!mmap_link) {
+    *warning = fmt::format(
+        "cannot watch mmap ({}): a library loaded at a new path by a running process is "
+        "found only when that process execs; mount tracefs at /sys/kernel/tracing to fix",
+        errno_text(errno));
+    return Ok{};
+  }
+  std::lock_guard lock(links_mutex_);
+  links_.emplace_back(mmap_link);
+  return Ok{};
+}
+
+Status TracerBpf::attach_target(const Target& target) {
+  std::vector<Link> attached;
+  for (const FunctionSymbol& function : target.functions) {
+    if (std::optional<ProbePair> probe = probes_for(*skeleton_, function.name)) {
+      // Return probe first: a call that enters between the two attaches then has no stash
+      // and is ignored, instead of leaving a stash that no return would consume.
+      for (bool is_return : {true, false}) {
+        bpf_program* program = is_return ? probe->exit : probe->entry;
+        LIBBPF_OPTS(bpf_uprobe_opts, options, .retprobe = is_return);
+        bpf_link* link = bpf_program__attach_uprobe_opts(program, -1, target.open_path.c_str(),
+                                                         function.file_offset, &options);
+        if (!link) {
+          return Error{fmt::format("uprobe on {} at {:#x}: {}", function.name,
+                                   function.file_offset, errno_text(errno))};
+        }
+        attached.emplace_back(link);
+      }
+    }
+  }
+  if (attached.empty()) return Error{"none of its functions could be probed"};
+  std::lock_guard lock(links_mutex_);
+  for (Link& link : attached) links_.push_back(std::move(link));
+  return Ok{};
+}
+
+Status TracerBpf::trace_pid(pid_t pid) {
+  __u32 key = static_cast<__u32>(pid);
+  __u8 yes = 1;
+  if (bpf_map__update_elem(skeleton_->maps.traced_pids, &key, sizeof(key), &yes, sizeof(yes),
+                           BPF_ANY) != 0) {
+    return Error{fmt::format("cannot add pid {} to the filter: {}", pid, errno_text(errno))};
+  }
+  return Ok{};
+}
+
+int TracerBpf::ring_buffer_map_fd() const { return bpf_map__fd(skeleton_->maps.events); }
+
+LossTotals TracerBpf::read_losses() const {
+  LossTotals totals;
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return totals;
+  std::vector<tlstap_loss_counters> per_cpu(static_cast<size_t>(cpus));
+  __u32 zero = 0;
+  if (bpf_map__lookup_elem(skeleton_->maps.losses, &zero, sizeof(zero), per_cpu.data(),
+                           per_cpu.size() * sizeof(tlstap_loss_counters), 0) != 0) {
+    return totals;
+  }
+  for (const tlstap_loss_counters& counters : per_cpu) {
+    totals.events += counters.events;
+    totals.bytes += counters.bytes;
+    totals.process_events += counters.process_events;
+  }
+  return totals;
+}
+
+}  // namespace tlstap

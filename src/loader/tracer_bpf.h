@@ -1,0 +1,73 @@
+// The BPF side as one object: open, configure, load, attach, read. The only code (with
+// ring_buffer.*) that touches the skeleton or libbpf; errors leave here as Result.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "discover/target.h"
+
+struct tlstap_bpf;
+struct bpf_link;
+
+namespace tlstap {
+
+struct BpfConfig {
+  uint64_t max_capture_bytes = 1 << 20;
+  uint64_t ring_buffer_bytes = 32 << 20;
+  pid_t self_pid = 0;
+  bool filter_by_pid = false;  // only pids added with trace_pid (and followed children)
+  bool follow_children = false;
+  std::optional<uid_t> uid;
+  std::optional<std::string> comm;
+  bool verbose = false;  // libbpf's own log on stderr
+};
+
+struct LossTotals {
+  uint64_t events = 0;
+  uint64_t bytes = 0;
+  uint64_t process_events = 0;
+};
+
+class TracerBpf {
+ public:
+  static Result<std::unique_ptr<TracerBpf>> load(const BpfConfig& config);
+  ~TracerBpf();
+  TracerBpf(const TracerBpf&) = delete;
+  TracerBpf& operator=(const TracerBpf&) = delete;
+
+  // fork/exec/mmap/exit tracepoints: following children and noticing new libraries. A
+  // missing mmap hook is not fatal: `warning` says what the user loses.
+  Status attach_process_hooks(std::string* warning);
+  // Entry and return uprobes on every function of the target, in every process. Safe to
+  // call from the discovery thread while the main thread reads the ring buffer.
+  Status attach_target(const Target& target);
+  Status trace_pid(pid_t pid);
+
+  int ring_buffer_map_fd() const;
+  LossTotals read_losses() const;
+
+ private:
+  explicit TracerBpf(tlstap_bpf* skeleton) : skeleton_(skeleton) {}
+
+  struct LinkDeleter {
+    void operator()(bpf_link* link) const;
+  };
+  using Link = std::unique_ptr<bpf_link, LinkDeleter>;
+
+  tlstap_bpf* skeleton_;
+  std::mutex links_mutex_;
+  std::vector<Link> links_;
+};
+
+// Rounds a requested ring buffer size to what the kernel accepts (a power of two pages).
+uint64_t ring_buffer_size_for(uint64_t requested_bytes);
+
+}  // namespace tlstap

@@ -1,0 +1,41 @@
+// Counts what passes through to the real sink, for the exit summary.
+#pragma once
+
+#include <cstdint>
+
+#include "output/record.h"
+
+namespace tlstap {
+
+struct TraceCounts {
+  uint64_t records[2] = {0, 0};  // indexed by Direction
+  uint64_t bytes[2] = {0, 0};    // bytes the calls moved
+  uint64_t truncated_records = 0;
+  uint64_t lost_events = 0;
+  uint64_t lost_bytes = 0;
+};
+
+class CountingSink final : public RecordSink {
+ public:
+  explicit CountingSink(RecordSink& next) : next_(next) {}
+
+  void data(const DataRecord& record) override {
+    size_t d = record.direction == Direction::write ? 1 : 0;
+    counts_.records[d]++;
+    counts_.bytes[d] += record.len;
+    if (record.truncated()) counts_.truncated_records++;
+    next_.data(record);
+  }
+  void lost(const LostRecord& record) override {
+    counts_.lost_events += record.events;
+    counts_.lost_bytes += record.bytes;
+    next_.lost(record);
+  }
+  const TraceCounts& counts() const { return counts_; }
+
+ private:
+  RecordSink& next_;
+  TraceCounts counts_;
+};
+
+}  // namespace tlstap

@@ -1,0 +1,51 @@
+// The one record model every sink encodes. Views point into buffers owned by the capture
+// layer and are valid only for the duration of the sink call.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace tlstap {
+
+enum class Direction { read, write };
+
+// Why a record holds fewer bytes than the call moved.
+enum class Truncation {
+  none,
+  max_bytes,         // the call was larger than --max-bytes
+  ring_buffer_full,  // a chunk could not be reserved; the loss is counted in a lost record
+  page_fault,        // the buffer's page was not resident; uprobes cannot fault it in
+};
+
+struct DataRecord {
+  uint64_t ts_ns = 0;  // wall clock, Unix epoch
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint32_t uid = 0;
+  std::string_view comm;
+  std::string_view library;
+  std::string_view function;
+  Direction direction = Direction::read;
+  uint64_t len = 0;       // bytes the call transferred
+  std::string_view data;  // bytes captured: all `len` of them unless truncated
+  Truncation truncation = Truncation::none;
+
+  bool truncated() const { return truncation != Truncation::none; }
+};
+
+struct LostRecord {
+  uint64_t events = 0;
+  uint64_t bytes = 0;
+};
+
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  virtual void data(const DataRecord& record) = 0;
+  virtual void lost(const LostRecord& record) = 0;
+};
+
+std::string_view direction_name(Direction direction);
+std::string_view truncation_name(Truncation truncation);
+
+}  // namespace tlstap
