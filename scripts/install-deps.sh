@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything tlstap needs to build, test and benchmark on Debian 12 (run as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  # build
+  build-essential cmake pkg-config clang llvm lld libbpf-dev bpftool libelf-dev zlib1g-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libclang-rt-14-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # real TLS peers the e2e tests drive
+  openssl curl python3 nodejs util-linux procps
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
