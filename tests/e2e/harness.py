@@ -1,0 +1,148 @@
+"""Shared pieces of the e2e tests: run tlstap for real, drive real TLS peers, read records.
+
+Every test compares the bytes tlstap captured with the bytes the peer itself says it sent
+or received: exact equality, never "contains".
+"""
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+TLSTAP = os.environ.get("TLSTAP_BIN", os.path.join(os.path.dirname(__file__), "../../build/tlstap"))
+PROGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "progs")
+PYTHON = "/usr/bin/python3"  # Debian's python, linked to the system libssl
+SKIP_EXIT_CODE = 77
+
+
+def require_bpf():
+    """E2E tests need root. Without it they skip, unless TLSTAP_REQUIRE_BPF=1 says a skip is a
+    failure (CI)."""
+    if os.geteuid() == 0:
+        return
+    message = "e2e test needs root (CAP_BPF + CAP_PERFMON)"
+    if os.environ.get("TLSTAP_REQUIRE_BPF") == "1":
+        print(f"FAIL: {message}, and TLSTAP_REQUIRE_BPF=1", file=sys.stderr)
+        sys.exit(1)
+    print(f"SKIP: {message}", file=sys.stderr)
+    sys.exit(SKIP_EXIT_CODE)
+
+
+def main():
+    require_bpf()
+    unittest.main(verbosity=2)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Workdir:
+    """A temporary directory with a self-signed certificate."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="tlstap-e2e-")
+        self.cert = os.path.join(self.path, "cert.pem")
+        self.key = os.path.join(self.path, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        self.key, "-out", self.cert, "-days", "1", "-subj", "/CN=localhost"],
+                       check=True, capture_output=True)
+
+    def file(self, name):
+        return os.path.join(self.path, name)
+
+    def cleanup(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def wait_for_port(port, timeout=10.0):
+    """For servers that accept many connections (a probe connection costs one accept)."""
+    def listening():
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+    wait_for(listening, timeout, f"port {port}")
+
+
+def start_peer_server(workdir, port, expect, reply_path, name="server"):
+    """A one-connection tls_peer.py server, returned once it listens."""
+    ready = workdir.file(f"{name}-ready")
+    server = run_peer("server", "--port", str(port), "--cert", workdir.cert, "--key",
+                      workdir.key, "--reply-file", reply_path, "--expect", str(expect),
+                      "--ready-file", ready, "--received-file", workdir.file(f"{name}-received"))
+    wait_for(lambda: os.path.exists(ready) or server.poll() is not None, 10, "server to listen")
+    return server
+
+
+class Tracer:
+    """tlstap writing JSON lines to a file, started and stopped like a user would."""
+
+    def __init__(self, workdir, *args, command=None, name="trace"):
+        self.output = workdir.file(f"{name}.jsonl")
+        self.stderr_path = workdir.file(f"{name}.stderr")
+        argv = [TLSTAP, "-f", "json", "-o", self.output, *args]
+        if command:
+            argv += ["--", *command]
+        self._stderr = open(self.stderr_path, "w+")
+        self.process = subprocess.Popen(argv, stderr=self._stderr, stdout=subprocess.DEVNULL)
+        if not command:
+            wait_for(lambda: "Ctrl-C to stop" in self.stderr() or self.process.poll() is not None,
+                     30, "tlstap to attach")
+            if self.process.poll() is not None:
+                raise AssertionError(f"tlstap exited early: {self.stderr()}")
+
+    def stderr(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        self.returncode = self.process.wait(timeout=60)
+        self._stderr.close()
+        return self.records()
+
+    def wait(self, timeout=120):
+        self.returncode = self.process.wait(timeout=timeout)
+        self._stderr.close()
+        return self.records()
+
+    def records(self):
+        with open(self.output) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+
+def data_records(records, pid=None, direction=None):
+    return [r for r in records if r["type"] == "data" and (pid is None or r["pid"] == pid)
+            and (direction is None or r["dir"] == direction)]
+
+
+def captured_bytes(records, pid, direction):
+    """The plaintext one process sent (write) or received (read), in call order."""
+    return b"".join(base64.b64decode(r["data"]) for r in data_records(records, pid, direction))
+
+
+def lost_records(records):
+    return [r for r in records if r["type"] == "lost"]
+
+
+def run_peer(*args, **kwargs):
+    """tests/progs/tls_peer.py with Debian's python3 (its ssl module is OpenSSL 3, using
+    SSL_read_ex/SSL_write_ex)."""
+    return subprocess.Popen([PYTHON, os.path.join(PROGS, "tls_peer.py"), *args], **kwargs)
