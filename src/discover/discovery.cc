@@ -88,7 +88,10 @@ void Discovery::scan_system_libraries() {
     std::error_code ec;
     for (const auto& file : std::filesystem::directory_iterator(dir, ec)) {
       if (is_libssl_name(file.path().filename().string())) {
-        consider(file.path().string(), file.path().string());
+        // Many names (libssl.so, libssl.so.3, /lib vs /usr/lib) lead to one file: show the
+        // file's own name.
+        std::string real = std::filesystem::canonical(file.path(), ec).string();
+        if (!ec) consider(real, real);
       }
     }
   }

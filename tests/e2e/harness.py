@@ -63,6 +63,16 @@ class Workdir:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_bytes(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 def wait_for(predicate, timeout=10.0, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -1,0 +1,136 @@
+"""Filters, `-- COMMAND`, and the error paths of the command line."""
+import os
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import captured_bytes, data_records
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self.work = harness.Workdir()
+
+    def tearDown(self):
+        self.work.cleanup()
+
+    def start_waiting_client(self, name, payload):
+        """A client that has loaded libssl and waits for its go-file before any TLS."""
+        send, reply = self.work.file(f"{name}-send"), self.work.file(f"{name}-reply")
+        harness.write_bytes(send, payload)
+        harness.write_bytes(reply, b"ok-" + name.encode())
+        port = harness.free_port()
+        server = harness.start_peer_server(self.work, port, len(payload), reply, name=f"{name}-server")
+        ready, go = self.work.file(f"{name}-ready"), self.work.file(f"{name}-go")
+        client = harness.run_peer("client", "--port", str(port), "--send-file", send,
+                                  "--received-file", self.work.file(f"{name}-received"),
+                                  "--ready-file", ready, "--wait-file", go)
+        harness.wait_for(lambda: os.path.exists(ready), 10, f"{name} client to start")
+        return client, server, go
+
+    def test_pid_filter_traces_only_that_process(self):
+        payload_a, payload_b = os.urandom(3000), os.urandom(4000)
+        client_a, server_a, go_a = self.start_waiting_client("a", payload_a)
+        client_b, server_b, go_b = self.start_waiting_client("b", payload_b)
+        tracer = harness.Tracer(self.work, "--pid", str(client_a.pid))
+        harness.write_bytes(go_a, b"")
+        harness.write_bytes(go_b, b"")
+        for process in (client_a, server_a, client_b, server_b):
+            self.assertEqual(process.wait(timeout=60), 0)
+        records = tracer.stop()
+        self.assertEqual({r["pid"] for r in data_records(records)}, {client_a.pid})
+        self.assertEqual(captured_bytes(records, client_a.pid, "write"), payload_a)
+        self.assertEqual(captured_bytes(records, client_a.pid, "read"), b"ok-a")
+
+    def test_command_traces_descendants_and_returns_their_status(self):
+        payload = os.urandom(2500)
+        send, reply = self.work.file("send"), self.work.file("reply")
+        harness.write_bytes(send, payload)
+        harness.write_bytes(reply, b"pong")
+        port = harness.free_port()
+        server = harness.start_peer_server(self.work, port, len(payload), reply)
+        client_cmd = (f"{harness.PYTHON} {harness.PROGS}/tls_peer.py client --port {port} "
+                      f"--send-file {send} --received-file {self.work.file('got')}")
+        tracer = harness.Tracer(self.work, command=["sh", "-c", f"{client_cmd}; exit 7"])
+        records = tracer.wait()
+        self.assertEqual(tracer.returncode, 7, tracer.stderr())
+        self.assertEqual(server.wait(timeout=30), 0)
+        pids = {r["pid"] for r in data_records(records)}
+        self.assertEqual(len(pids), 1, "only the command's child (python) is traced, not the server")
+        (child,) = pids
+        self.assertNotEqual(child, tracer.process.pid)
+        self.assertEqual(captured_bytes(records, child, "write"), payload)
+        self.assertEqual(captured_bytes(records, child, "read"), b"pong")
+
+    def test_comm_filter(self):
+        payload = os.urandom(1000)
+        client, server, go = self.start_waiting_client("c", payload)
+        tracer = harness.Tracer(self.work, "--comm", "no-such-comm")
+        harness.write_bytes(go, b"")
+        self.assertEqual(client.wait(timeout=60), 0)
+        server.wait(timeout=60)
+        self.assertEqual(data_records(tracer.stop()), [])
+
+    def run_tlstap(self, *args, user=None):
+        argv = [harness.TLSTAP, *args]
+        if user:
+            argv = ["setpriv", "--reuid", user, "--regid", user, "--clear-groups",
+                    "--inh-caps=-all", *argv]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+    def test_non_root_fails_with_one_clear_line(self):
+        result = self.run_tlstap("--duration", "1", user="65534")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout, "")
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertIn("missing CAP_BPF and CAP_PERFMON", lines[0])
+        self.assertIn("root", lines[0])
+
+    def test_unknown_pid(self):
+        result = self.run_tlstap("--pid", "999999999")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("no process with pid 999999999", result.stderr)
+
+    def test_lib_that_is_not_tls(self):
+        result = self.run_tlstap("--lib", "/bin/true", "--duration", "1")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("/bin/true", result.stderr)
+        self.assertIn("no TLS functions", result.stderr)
+
+    def test_list_targets_names_the_system_libssl(self):
+        result = self.run_tlstap("--list-targets")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        real = os.path.realpath("/usr/lib/x86_64-linux-gnu/libssl.so.3")
+        self.assertIn(real, result.stdout)
+        for function in ("SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex"):
+            self.assertIn(function, result.stdout)
+
+    def test_output_file_is_private(self):
+        out = self.work.file("private.jsonl")
+        harness.write_bytes(out, b"old")
+        os.chmod(out, 0o644)
+        result = self.run_tlstap("-q", "-f", "json", "-o", out, "--duration", "0.5")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+
+    def test_full_disk_is_reported(self):
+        payload = os.urandom(1000)
+        client, server, go = self.start_waiting_client("d", payload)
+        tracer_out = subprocess.Popen([harness.TLSTAP, "-f", "json", "-o", "/dev/full", "--pid",
+                                       str(client.pid)], stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)  # attached (no readiness line: stderr is read at the end)
+        harness.write_bytes(go, b"")
+        self.assertEqual(client.wait(timeout=60), 0)
+        server.wait(timeout=60)
+        tracer_out.wait(timeout=30)
+        stderr = tracer_out.stderr.read()
+        tracer_out.stderr.close()
+        self.assertEqual(tracer_out.returncode, 1, stderr)
+        self.assertIn("writing /dev/full: No space left on device", stderr)
+        self.assertIn("records were not written", stderr)
+
+
+if __name__ == "__main__":
+    harness.main()
