@@ -10,10 +10,11 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
   -days 1 -subj /CN=localhost 2>/dev/null
 port=$((20000 + RANDOM % 20000))
-openssl s_server -accept "$port" -cert "$work/cert.pem" -key "$work/key.pem" -www -quiet \
+echo "hello from tlstap's demo: this line travelled encrypted" > "$work/hello.txt"
+/usr/bin/python3 tests/progs/https_server.py "$port" "$work/cert.pem" "$work/key.pem" "$work" \
   >/dev/null 2>&1 &
-sleep 0.5
-echo "== tlstap -- curl -sk https://127.0.0.1:$port/  (both sides are traced: s_server too)"
-# Trace everything on the machine for 3 seconds while curl makes one request.
-(sleep 1; curl -sk "https://127.0.0.1:$port/" -o /dev/null) &
-./build/tlstap --duration 3 --max-bytes 600
+sleep 0.7
+echo "== tlstap traces every process for 3 s while curl fetches https://127.0.0.1:$port/hello.txt"
+echo "== from a python3 HTTPS server: both sides' plaintext is shown"
+(sleep 1; curl -sk "https://127.0.0.1:$port/hello.txt" -o /dev/null) &
+./build/tlstap --duration 3
