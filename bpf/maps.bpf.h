@@ -10,6 +10,8 @@ const volatile __u32 filter_uid = 0;
 const volatile bool filter_by_comm = false;
 const volatile char filter_comm[TLSTAP_COMM_LEN] = {};
 const volatile bool follow_children = false; /* add forked children of traced tgids */
+const volatile __u32 port_filter_count = 0;  /* --port: either end must match */
+const volatile __u16 port_filters[TLSTAP_MAX_PORT_FILTERS] = {};
 
 /* Unique id of each traced call; chunks of one call share it. */
 __u64 next_call_id = 1;
@@ -36,6 +38,7 @@ struct pending_call {
   __u64 entry_sp; /* stack pointer at entry: tells a nested call from a stale entry */
   __u32 depth;    /* nested SSL calls inside this one (reported by the outer call only) */
   __u8 function;
+  struct tlstap_conn_info conn; /* socket I/O seen inside the call, if any */
 };
 
 struct {
@@ -44,6 +47,35 @@ struct {
   __type(key, __u64); /* pid_tgid */
   __type(value, struct pending_call);
 } pending_calls SEC(".maps");
+
+/* What tlstap knows of each SSL object: its connection and bytes per direction so far. */
+struct ssl_key {
+  __u32 tgid;
+  __u32 reserved;
+  __u64 ssl;
+};
+struct ssl_state {
+  struct tlstap_conn_info conn;
+  __u64 bytes[2];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct ssl_key);
+  __type(value, struct ssl_state);
+} ssl_states SEC(".maps");
+
+/* fd -> SSL*, so that close(fd) finds the connection to report and forget. */
+struct fd_key {
+  __u32 tgid;
+  __s32 fd;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct fd_key);
+  __type(value, __u64);
+} fd_ssl SEC(".maps");
 
 /* Scratch space to build a chunk: too big for the 512-byte BPF stack. */
 struct {

@@ -22,6 +22,7 @@ static __always_inline int enter_ssl_call(struct pt_regs *ctx, __u8 function, __
       .size_out = size_out,
       .entry_sp = sp,
       .function = function,
+      .conn = {.fd = -1},
   };
   bpf_map_update_elem(&pending_calls, &pid_tgid, &call, BPF_ANY);
   return 0;
@@ -85,11 +86,26 @@ static __always_inline int exit_ssl_call(struct pt_regs *ctx, __u8 direction) {
   }
   if (call_len == 0) return 0;
 
+  __u32 tgid = pid_tgid >> 32;
+  struct ssl_state *state = learn_connection(tgid, call.ssl, &call.conn);
+  __u64 pos = 0;
+  struct tlstap_conn_info conn = {.fd = -1};
+  if (state) {
+    /* Positions advance for every successful call, captured or not: a lost or filtered
+     * call shows as a jump in the next record's pos. */
+    pos = state->bytes[direction & 1];
+    state->bytes[direction & 1] += call_len;
+    conn = state->conn;
+  }
+  if (!port_matches(&conn)) return 0;
+
   __u32 zero = 0;
   struct tlstap_data_event *event = bpf_map_lookup_elem(&chunk_scratch, &zero);
   if (!event) return 0;
   event->header.kind = TLSTAP_EVENT_DATA;
-  event->header.pid = pid_tgid >> 32;
+  event->header.pid = tgid;
+  event->pos = pos;
+  event->conn = conn;
   event->tid = (__u32)pid_tgid;
   event->uid = (__u32)bpf_get_current_uid_gid();
   event->call_id = __sync_fetch_and_add(&next_call_id, 1);

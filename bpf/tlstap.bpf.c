@@ -2,6 +2,7 @@
 /* tlstap's kernel side. One compilation unit (one skeleton); each concern in its header. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -9,6 +10,7 @@
 
 #include "maps.bpf.h"
 #include "filter.bpf.h"
+#include "conn.bpf.h"
 #include "ssl.bpf.h"
 #include "process.bpf.h"
 

@@ -23,11 +23,15 @@
 
 #define TLSTAP_COMM_LEN 16
 
+/* Most --port filters BPF checks. */
+#define TLSTAP_MAX_PORT_FILTERS 16
+
 enum tlstap_event_kind {
   TLSTAP_EVENT_DATA = 1,    /* a chunk of plaintext from one SSL call */
   TLSTAP_EVENT_EXEC = 2,    /* a process called execve: look at its new executable */
   TLSTAP_EVENT_MMAP = 3,    /* a process mapped a file executable: look at its maps */
   TLSTAP_EVENT_EXIT = 4,    /* a whole process (thread group) exited */
+  TLSTAP_EVENT_CLOSE = 5,   /* a traced connection's fd was closed */
 };
 
 enum tlstap_function {
@@ -46,6 +50,18 @@ enum tlstap_direction {
 enum tlstap_chunk_flags {
   /* bpf_probe_read_user failed (page not resident): capture of this call stops here. */
   TLSTAP_CHUNK_READ_FAULT = 1u << 0,
+};
+
+/* The connection an SSL call ran on, learned from the socket syscalls the thread made inside
+ * the call (no OpenSSL struct offsets) and remembered per SSL*. */
+struct tlstap_conn_info {
+  __s32 fd;       /* -1: not known (e.g. the SSL uses a memory BIO and never did socket I/O) */
+  __u16 family;   /* AF_INET, AF_INET6, AF_UNIX; 0: not known */
+  __u16 lport;    /* host byte order */
+  __u16 rport;
+  __u16 reserved[3];
+  __u8 laddr[16]; /* IPv4 in the first 4 bytes */
+  __u8 raddr[16];
 };
 
 struct tlstap_event_header {
@@ -68,6 +84,8 @@ struct tlstap_data_event {
   __u8 direction;     /* enum tlstap_direction */
   __u8 flags;         /* enum tlstap_chunk_flags */
   __u8 reserved;
+  __u64 pos;          /* bytes this connection moved in this direction before the call */
+  struct tlstap_conn_info conn;
   char comm[TLSTAP_COMM_LEN];
   __u8 data[TLSTAP_CHUNK_BYTES];
 };
@@ -79,6 +97,13 @@ struct tlstap_process_event {
   struct tlstap_event_header header;
   __u32 ppid;
   __u32 reserved;
+};
+
+struct tlstap_close_event {
+  struct tlstap_event_header header;
+  __u64 ssl;
+  __u64 bytes[2]; /* indexed by enum tlstap_direction */
+  struct tlstap_conn_info conn;
 };
 
 /* Per-CPU loss counters, indexed by enum tlstap_loss_slot in the `losses` map. */

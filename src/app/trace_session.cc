@@ -15,6 +15,8 @@
 #include "capture/reassembler.h"
 #include "cli/child_command.h"
 #include "cli/privileges.h"
+#include "conn/connection_tracker.h"
+#include "conn/host_filter_sink.h"
 #include "discover/discovery.h"
 #include "discover/discovery_worker.h"
 #include "loader/ring_buffer.h"
@@ -100,6 +102,13 @@ int run_trace_session(const Options& options) {
   config.follow_children = !options.command.empty();
   config.uid = options.uid;
   config.comm = options.comm;
+  config.ports = options.ports;
+  std::optional<std::string> host;
+  if (options.host) {
+    Result<std::string> canonical = HostFilterSink::canonical_address(*options.host);
+    if (!canonical) return fail(canonical.error().message);
+    host = *canonical;
+  }
   config.verbose = options.verbose;
   Result<std::unique_ptr<TracerBpf>> loaded = TracerBpf::load(config);
   if (!loaded) return fail(loaded.error().message);
@@ -112,8 +121,13 @@ int run_trace_session(const Options& options) {
   OutputStream& out = *opened;
   std::unique_ptr<RecordSink> encoder = make_sink(options.format, out);
   CountingSink counting(*encoder);
-  Reassembler reassembler(counting, WallClock{});
-  LossReporter losses(tracer, counting);
+  std::optional<HostFilterSink> host_filter;
+  if (host) host_filter.emplace(counting, *host);
+  RecordSink& records = host_filter ? static_cast<RecordSink&>(*host_filter) : counting;
+  WallClock wall_clock;
+  ConnectionTracker connections;
+  Reassembler reassembler(records, wall_clock, &connections);
+  LossReporter losses(tracer, records);
 
   auto log = [&](const std::string& line) { fmt::print(stderr, "tlstap: {}\n", line); };
   Discovery discovery(
@@ -128,11 +142,11 @@ int run_trace_session(const Options& options) {
       },
       log);
 
-  std::string hook_warning;
-  if (Status hooks = tracer.attach_process_hooks(&hook_warning); !hooks) {
+  std::vector<std::string> hook_warnings;
+  if (Status hooks = tracer.attach_kernel_hooks(&hook_warnings); !hooks) {
     return fail(hooks.error().message);
   }
-  if (!hook_warning.empty()) log(hook_warning);
+  for (const std::string& warning : hook_warnings) log(warning);
 
   std::optional<ChildCommand> child;
   if (!options.pids.empty()) {
@@ -166,8 +180,17 @@ int run_trace_session(const Options& options) {
   }
 
   DiscoveryWorker worker(discovery);
-  EventRouter router(reassembler, {[&](pid_t pid) { worker.process_changed(pid); },
-                                   [&](pid_t pid) { worker.process_exited(pid); }});
+  auto now_wall = [&] { return wall_clock.from_monotonic(clock_ns(CLOCK_MONOTONIC)); };
+  EventRouter router(
+      reassembler,
+      {[&](pid_t pid) { worker.process_changed(pid); },
+       [&](pid_t pid) {
+         worker.process_exited(pid);
+         connections.on_process_exit(static_cast<uint32_t>(pid), now_wall(), records);
+       },
+       [&](const tlstap_close_event& event) {
+         connections.on_close(event, now_wall(), records);
+       }});
   Result<std::unique_ptr<RingBufferReader>> reader =
       RingBufferReader::open(tracer.ring_buffer_map_fd(), router);
   if (!reader) return fail(reader.error().message);

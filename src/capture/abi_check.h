@@ -8,8 +8,12 @@
 static_assert(sizeof(tlstap_event_header) == 8);
 static_assert(offsetof(tlstap_data_event, call_id) == 16);
 static_assert(offsetof(tlstap_data_event, chunk_len) == 64);
-static_assert(offsetof(tlstap_data_event, comm) == 72);
-static_assert(offsetof(tlstap_data_event, data) == 88);
+static_assert(offsetof(tlstap_data_event, pos) == 72);
+static_assert(sizeof(tlstap_conn_info) == 48);
+static_assert(offsetof(tlstap_data_event, conn) == 80);
+static_assert(offsetof(tlstap_data_event, comm) == 128);
+static_assert(offsetof(tlstap_data_event, data) == 144);
+static_assert(sizeof(tlstap_close_event) == 80);
 static_assert(offsetof(tlstap_data_event, data) % 8 == 0);
 static_assert(sizeof(tlstap_process_event) == 16);
 static_assert(sizeof(tlstap_loss_counters) == 24);

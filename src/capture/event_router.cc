@@ -28,6 +28,12 @@ void EventRouter::on_event(const void* data, size_t size) {
       if (size < sizeof(tlstap_process_event)) break;
       if (process_events_.exited) process_events_.exited(static_cast<pid_t>(header->pid));
       return;
+    case TLSTAP_EVENT_CLOSE:
+      if (size < sizeof(tlstap_close_event)) break;
+      if (process_events_.connection_closed) {
+        process_events_.connection_closed(*static_cast<const tlstap_close_event*>(data));
+      }
+      return;
     default: break;
   }
   malformed_events_++;

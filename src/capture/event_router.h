@@ -15,6 +15,7 @@ namespace tlstap {
 struct ProcessEvents {
   std::function<void(pid_t)> changed;  // exec or executable mmap: look for new libraries
   std::function<void(pid_t)> exited;
+  std::function<void(const tlstap_close_event&)> connection_closed;
 };
 
 class EventRouter final : public EventHandler {

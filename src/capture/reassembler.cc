@@ -16,8 +16,18 @@ std::string_view function_name(uint8_t function) {
 }
 
 Reassembler::CallMeta Reassembler::meta_of(const tlstap_data_event& event) {
-  CallMeta meta{event.header.pid, event.tid,        event.uid,      event.ts_ns, event.call_len,
-                event.capture_len, event.function, event.direction, {}};
+  CallMeta meta{};
+  meta.pid = event.header.pid;
+  meta.tid = event.tid;
+  meta.uid = event.uid;
+  meta.ts_ns = event.ts_ns;
+  meta.call_len = event.call_len;
+  meta.capture_len = event.capture_len;
+  meta.ssl = event.ssl;
+  meta.pos = event.pos;
+  meta.function = event.function;
+  meta.direction = event.direction;
+  meta.conn = event.conn;
   std::memcpy(meta.comm, event.comm, sizeof(meta.comm));
   meta.comm[TLSTAP_COMM_LEN - 1] = 0;
   return meta;
@@ -39,6 +49,12 @@ void Reassembler::emit(const CallMeta& meta, std::string_view bytes, Truncation 
   record.len = meta.call_len;
   record.data = bytes;
   record.truncation = truncation;
+  record.pos = meta.pos;
+  if (connections_) {
+    Connection* connection = connections_->resolve(meta.pid, meta.ssl, meta.conn);
+    connections_->count(*connection, record.direction, meta.pos, meta.call_len);
+    record.connection = connection;
+  }
   sink_.data(record);
 }
 

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "capture/wall_clock.h"
+#include "conn/connection_tracker.h"
 #include "output/record.h"
 #include "tlstap/abi.h"
 
@@ -17,7 +18,9 @@ namespace tlstap {
 
 class Reassembler {
  public:
-  Reassembler(RecordSink& sink, WallClock clock) : sink_(sink), clock_(clock) {}
+  // `connections` (optional) gives each record its connection and position.
+  Reassembler(RecordSink& sink, WallClock clock, ConnectionTracker* connections = nullptr)
+      : sink_(sink), clock_(clock), connections_(connections) {}
 
   // One data event as BPF sent it; `bytes` are the chunk's data, already checked to lie
   // within the event.
@@ -38,8 +41,9 @@ class Reassembler {
   // What a record needs of the call, copied from its first chunk.
   struct CallMeta {
     uint32_t pid, tid, uid;
-    uint64_t ts_ns, call_len, capture_len;
+    uint64_t ts_ns, call_len, capture_len, ssl, pos;
     uint8_t function, direction;
+    tlstap_conn_info conn;
     char comm[TLSTAP_COMM_LEN];
   };
   struct PendingCall {
@@ -54,6 +58,7 @@ class Reassembler {
 
   RecordSink& sink_;
   WallClock clock_;
+  ConnectionTracker* connections_;
   std::unordered_map<uint64_t, PendingCall> pending_;      // by call_id
   std::unordered_map<uint32_t, uint64_t> pending_by_tid_;  // a thread has one call at a time
   uint64_t malformed_chunks_ = 0;

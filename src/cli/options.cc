@@ -4,6 +4,8 @@
 #include <cctype>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "tlstap/abi.h"
 
 namespace tlstap {
@@ -34,6 +36,9 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("-p,--pid", options.pids, "trace only this process (repeatable)");
   app.add_option("-u,--uid", options.uid, "trace only this user");
   app.add_option("-c,--comm", options.comm, "trace only processes with this command name");
+  app.add_option("--port", options.ports, "trace only connections with this port at either end "
+                 "(repeatable)")->check(CLI::Range(1, 65535));
+  app.add_option("--host", options.host, "trace only connections with this address at either end");
   std::string format = "text";
   app.add_option("-f,--format", format, "text (default) | json | hex")
       ->check(CLI::IsMember({"text", "json", "hex"}));
@@ -67,6 +72,10 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
     return Error{"--max-bytes: expected a size from 1 to 256M, like 64K or 16M"};
   }
   options.max_bytes = *max;
+  if (options.ports.size() > TLSTAP_MAX_PORT_FILTERS) {
+    exit_code = 2;
+    return Error{fmt::format("--port: at most {} ports", TLSTAP_MAX_PORT_FILTERS)};
+  }
   std::optional<uint64_t> buffer = parse_byte_size(buffer_size);
   if (!buffer || *buffer < (64 << 10) || *buffer > (1ull << 31)) {
     exit_code = 2;

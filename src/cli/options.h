@@ -17,6 +17,8 @@ struct Options {
   std::vector<pid_t> pids;
   std::optional<uid_t> uid;
   std::optional<std::string> comm;
+  std::vector<uint16_t> ports;
+  std::optional<std::string> host;
   std::vector<std::string> command;  // after --
   OutputFormat format = OutputFormat::text;
   std::optional<std::string> output_path;

@@ -84,6 +84,13 @@ Result<std::unique_ptr<TracerBpf>> TracerBpf::load(const BpfConfig& config) {
     std::strncpy(const_cast<char*>(config_data->filter_comm), config.comm->c_str(),
                  TLSTAP_COMM_LEN - 1);
   }
+  if (config.ports.size() > TLSTAP_MAX_PORT_FILTERS) {
+    return Error{fmt::format("at most {} --port filters", TLSTAP_MAX_PORT_FILTERS)};
+  }
+  config_data->port_filter_count = static_cast<__u32>(config.ports.size());
+  for (size_t i = 0; i < config.ports.size(); i++) {
+    const_cast<__u16*>(config_data->port_filters)[i] = config.ports[i];
+  }
   int err = bpf_map__set_max_entries(skeleton->maps.events,
                                      static_cast<__u32>(ring_buffer_size_for(config.ring_buffer_bytes)));
   if (err) return Error{fmt::format("sizing the ring buffer failed: {}", errno_text(err))};
@@ -104,10 +111,10 @@ TracerBpf::~TracerBpf() {
   tlstap_bpf__destroy(skeleton_);
 }
 
-Status TracerBpf::attach_process_hooks(std::string* warning) {
-  bpf_program* programs[] = {skeleton_->progs.on_fork, skeleton_->progs.on_exec,
-                             skeleton_->progs.on_exit};
-  for (bpf_program* program : programs) {
+Status TracerBpf::attach_kernel_hooks(std::vector<std::string>* warnings) {
+  auto& p = skeleton_->progs;
+  // BTF tracepoints need no tracefs: following children and exits cannot do without them.
+  for (bpf_program* program : {p.on_fork, p.on_exec, p.on_exit}) {
     bpf_link* link = bpf_program__attach(program);
     if (!link) {
       return Error{fmt::format("attaching {} failed: {}", bpf_program__name(program),
@@ -116,20 +123,34 @@ Status TracerBpf::attach_process_hooks(std::string* warning) {
     std::lock_guard lock(links_mutex_);
     links_.emplace_back(link);
   }
-  // The syscall tracepoint is found through tracefs, which is not always mounted.
-  bpf_link* mmap_link = bpf_program__attach(skeleton_->progs.on_mmap);
-  if (!mmap_link && ensure_tracefs_mounted()) {
-    mmap_link = bpf_program__attach(skeleton_->progs.on_mmap);
+  struct OptionalGroup {
+    std::vector<bpf_program*> programs;
+    const char* loss;  // what the user loses without them
+  };
+  const OptionalGroup groups[] = {
+      {{p.on_mmap},
+       "a library loaded at a new path by a running process is found only when it execs"},
+      {{p.on_read, p.on_write, p.on_readv, p.on_writev, p.on_recvfrom, p.on_sendto, p.on_recvmsg,
+        p.on_sendmsg, p.on_close, p.on_sock_send, p.on_sock_recv},
+       "records carry no connection (fd, addresses) and no close records are made"},
+  };
+  for (const OptionalGroup& group : groups) {
+    std::vector<Link> attached;
+    for (bpf_program* program : group.programs) {
+      bpf_link* link = bpf_program__attach(program);
+      // Syscall tracepoints are found through tracefs, which is not always mounted.
+      if (!link && ensure_tracefs_mounted()) link = bpf_program__attach(program);
+      if (!link) {
+        warnings->push_back(fmt::format("cannot attach {} ({}): {}", bpf_program__name(program),
+                                        errno_text(errno), group.loss));
+        attached.clear();
+        break;
+      }
+      attached.emplace_back(link);
+    }
+    std::lock_guard lock(links_mutex_);
+    for (Link& link : attached) links_.push_back(std::move(link));
   }
-  if (!mmap_link) {
-    *warning = fmt::format(
-        "cannot watch mmap ({}): a library loaded at a new path by a running process is "
-        "found only when that process execs; mount tracefs at /sys/kernel/tracing to fix",
-        errno_text(errno));
-    return Ok{};
-  }
-  std::lock_guard lock(links_mutex_);
-  links_.emplace_back(mmap_link);
   return Ok{};
 }
 

@@ -27,6 +27,7 @@ struct BpfConfig {
   bool follow_children = false;
   std::optional<uid_t> uid;
   std::optional<std::string> comm;
+  std::vector<uint16_t> ports;  // either end of the connection must match
   bool verbose = false;  // libbpf's own log on stderr
 };
 
@@ -43,9 +44,10 @@ class TracerBpf {
   TracerBpf(const TracerBpf&) = delete;
   TracerBpf& operator=(const TracerBpf&) = delete;
 
-  // fork/exec/mmap/exit tracepoints: following children and noticing new libraries. A
-  // missing mmap hook is not fatal: `warning` says what the user loses.
-  Status attach_process_hooks(std::string* warning);
+  // Kernel hooks: fork/exec/exit (required), mmap (new libraries) and the socket syscalls
+  // and close (connection identity). An optional group that cannot attach is a warning
+  // saying what the user loses, not an error.
+  Status attach_kernel_hooks(std::vector<std::string>* warnings);
   // Entry and return uprobes on every function of the target, in every process. Safe to
   // call from the discovery thread while the main thread reads the ring buffer.
   Status attach_target(const Target& target);

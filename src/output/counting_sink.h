@@ -13,6 +13,7 @@ struct TraceCounts {
   uint64_t truncated_records = 0;
   uint64_t lost_events = 0;
   uint64_t lost_bytes = 0;
+  uint64_t closed_connections = 0;
 };
 
 class CountingSink final : public RecordSink {
@@ -30,6 +31,10 @@ class CountingSink final : public RecordSink {
     counts_.lost_events += record.events;
     counts_.lost_bytes += record.bytes;
     next_.lost(record);
+  }
+  void close(const CloseRecord& record) override {
+    counts_.closed_connections++;
+    next_.close(record);
   }
   const TraceCounts& counts() const { return counts_; }
 

@@ -7,6 +7,8 @@
 
 namespace tlstap {
 
+struct Connection;
+
 enum class Direction { read, write };
 
 // Why a record holds fewer bytes than the call moved.
@@ -29,6 +31,8 @@ struct DataRecord {
   uint64_t len = 0;       // bytes the call transferred
   std::string_view data;  // bytes captured: all `len` of them unless truncated
   Truncation truncation = Truncation::none;
+  const Connection* connection = nullptr;  // null when connection tracking is off
+  uint64_t pos = 0;  // offset of data's first byte in this direction of the connection
 
   bool truncated() const { return truncation != Truncation::none; }
 };
@@ -38,11 +42,20 @@ struct LostRecord {
   uint64_t bytes = 0;
 };
 
+// A traced connection was closed (or its process exited); its state is freed after this.
+struct CloseRecord {
+  uint64_t ts_ns = 0;
+  uint32_t pid = 0;
+  const Connection* connection = nullptr;
+};
+
 class RecordSink {
  public:
   virtual ~RecordSink() = default;
   virtual void data(const DataRecord& record) = 0;
   virtual void lost(const LostRecord& record) = 0;
+  // Sinks with nothing to say about a connection's end need not override this.
+  virtual void close(const CloseRecord& record) { (void)record; }
 };
 
 std::string_view direction_name(Direction direction);

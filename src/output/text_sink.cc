@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "conn/connection.h"
 #include "output/encoding.h"
 #include "output/sinks.h"
 
@@ -17,8 +18,14 @@ class TextSink final : public RecordSink {
   void data(const DataRecord& r) override {
     std::string& b = out_.buffer();
     append_clock(b, r.ts_ns);
-    fmt::format_to(std::back_inserter(b), " {}[{}/{}] {} {} bytes ({} {})", r.comm, r.pid,
-                   r.tid, direction_name(r.direction), r.len, r.library, r.function);
+    fmt::format_to(std::back_inserter(b), " {}[{}/{}]", r.comm, r.pid, r.tid);
+    if (r.connection) {
+      b += ' ';
+      append_endpoints(b, *r.connection, r.direction == Direction::write ? " -> " : " <- ");
+    }
+    fmt::format_to(std::back_inserter(b), " {} {} bytes ({} {})", direction_name(r.direction),
+                   r.len, r.library, r.function);
+    if (r.connection) fmt::format_to(std::back_inserter(b), " pos {}", r.pos);
     if (r.truncated()) {
       fmt::format_to(std::back_inserter(b), " [truncated by {}: {} of {} bytes shown]",
                      truncation_name(r.truncation), r.data.size(), r.len);
@@ -35,6 +42,16 @@ class TextSink final : public RecordSink {
     out_.flush_if_full();
   }
 
+  void close(const CloseRecord& r) override {
+    std::string& b = out_.buffer();
+    append_clock(b, r.ts_ns);
+    fmt::format_to(std::back_inserter(b), " [{}] ", r.pid);
+    append_endpoints(b, *r.connection, " - ");
+    fmt::format_to(std::back_inserter(b), " closed: {} bytes written, {} bytes read ({})\n\n",
+                   r.connection->bytes[1], r.connection->bytes[0], r.connection->id);
+    out_.record_done();
+  }
+
   void lost(const LostRecord& r) override {
     fmt::format_to(std::back_inserter(out_.buffer()),
                    "*** lost {} events, {} bytes: the ring buffer was full "
@@ -44,6 +61,28 @@ class TextSink final : public RecordSink {
   }
 
  private:
+  // "laddr:lport -> raddr:rport" (arrow in the direction of the data); [v6]:port.
+  static void append_endpoints(std::string& b, const Connection& c, std::string_view arrow) {
+    auto endpoint = [&](const std::string& addr, uint16_t port) {
+      if (addr.empty()) {
+        b += c.fd >= 0 ? fmt::format("fd {}", c.fd) : std::string("?");
+      } else if (port == 0) {
+        b += addr;  // a Unix socket's path
+      } else if (addr.find(':') != std::string::npos) {
+        fmt::format_to(std::back_inserter(b), "[{}]:{}", addr, port);
+      } else {
+        fmt::format_to(std::back_inserter(b), "{}:{}", addr, port);
+      }
+    };
+    endpoint(c.laddr, c.lport);
+    b += arrow;
+    if (c.raddr.empty() && !c.laddr.empty()) {
+      b += "?";
+    } else {
+      endpoint(c.raddr, c.rport);
+    }
+  }
+
   // Local time of day with microseconds; the local-time conversion is done once a second.
   void append_clock(std::string& b, uint64_t ts_ns) {
     time_t seconds = static_cast<time_t>(ts_ns / 1000000000);

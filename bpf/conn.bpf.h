@@ -1,0 +1,135 @@
+/* Connection identity without OpenSSL struct offsets: while a thread is inside an SSL call,
+ * the socket syscalls it makes reveal the fd, and the kernel's sock_{send,recv}_length
+ * tracepoints reveal the struct sock (addresses, ports). The result is remembered per SSL*,
+ * so calls that OpenSSL serves from its own buffer (no syscall) still get their connection.
+ * close(fd) reports the connection's byte counts and frees its state. */
+#pragma once
+
+#define TLSTAP_AF_UNIX 1
+#define TLSTAP_AF_INET 2
+#define TLSTAP_AF_INET6 10
+
+static __always_inline struct pending_call *current_ssl_call(void) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  return bpf_map_lookup_elem(&pending_calls, &pid_tgid);
+}
+
+static __always_inline void note_fd(long fd) {
+  struct pending_call *call = current_ssl_call();
+  if (call && call->conn.fd < 0) call->conn.fd = (__s32)fd;
+}
+
+#define FD_SYSCALL_HOOK(syscall)                                          \
+  SEC("tracepoint/syscalls/sys_enter_" #syscall)                          \
+  int on_##syscall(struct trace_event_raw_sys_enter *ctx) {               \
+    note_fd(ctx->args[0]);                                                \
+    return 0;                                                             \
+  }
+
+FD_SYSCALL_HOOK(read)
+FD_SYSCALL_HOOK(write)
+FD_SYSCALL_HOOK(readv)
+FD_SYSCALL_HOOK(writev)
+FD_SYSCALL_HOOK(recvfrom)
+FD_SYSCALL_HOOK(sendto)
+FD_SYSCALL_HOOK(recvmsg)
+FD_SYSCALL_HOOK(sendmsg)
+
+static __always_inline void note_sock(struct sock *sk) {
+  struct pending_call *call = current_ssl_call();
+  if (!call || call->conn.family != 0 || !sk) return;
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  call->conn.family = family;
+  if (family == TLSTAP_AF_INET) {
+    __u32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+    __u32 remote = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    __builtin_memcpy(call->conn.laddr, &local, 4);
+    __builtin_memcpy(call->conn.raddr, &remote, 4);
+  } else if (family == TLSTAP_AF_INET6) {
+    BPF_CORE_READ_INTO(&call->conn.laddr, sk, __sk_common.skc_v6_rcv_saddr);
+    BPF_CORE_READ_INTO(&call->conn.raddr, sk, __sk_common.skc_v6_daddr);
+  } else {
+    return;  /* AF_UNIX: user space names it from the fd */
+  }
+  call->conn.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+  call->conn.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(on_sock_send, struct sock *sk, int ret, int flags) {
+  note_sock(sk);
+  return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(on_sock_recv, struct sock *sk, int ret, int flags) {
+  note_sock(sk);
+  return 0;
+}
+
+static __always_inline bool port_matches(const struct tlstap_conn_info *conn) {
+  if (port_filter_count == 0) return true;
+  if (conn->family != TLSTAP_AF_INET && conn->family != TLSTAP_AF_INET6) return false;
+#pragma unroll
+  for (int i = 0; i < TLSTAP_MAX_PORT_FILTERS; i++) {
+    if (i >= port_filter_count) break;
+    if (port_filters[i] == conn->lport || port_filters[i] == conn->rport) return true;
+  }
+  return false;
+}
+
+/* Folds what the call revealed into the SSL's remembered state; returns that state (or
+ * null when the map cannot hold it: the record then has no connection, but is not lost). */
+static __always_inline struct ssl_state *learn_connection(__u32 tgid, __u64 ssl,
+                                                          const struct tlstap_conn_info *seen) {
+  struct ssl_key key = {.tgid = tgid, .ssl = ssl};
+  struct ssl_state *state = bpf_map_lookup_elem(&ssl_states, &key);
+  if (!state) {
+    struct ssl_state fresh = {.conn = {.fd = -1}};
+    bpf_map_update_elem(&ssl_states, &key, &fresh, BPF_NOEXIST);
+    state = bpf_map_lookup_elem(&ssl_states, &key);
+    if (!state) return 0;
+  }
+  if (seen->fd >= 0 && seen->fd != state->conn.fd) {
+    if (state->conn.fd >= 0) {
+      /* The SSL* now runs on another fd: a new connection (an SSL object reused after
+       * SSL_clear, or a freed address reused). Positions start again. */
+      state->bytes[0] = state->bytes[1] = 0;
+      state->conn.family = 0;
+    }
+    state->conn.fd = seen->fd;
+    struct fd_key fd_key = {.tgid = tgid, .fd = seen->fd};
+    bpf_map_update_elem(&fd_ssl, &fd_key, &ssl, BPF_ANY);
+  }
+  if (seen->family != 0) {
+    __s32 fd = state->conn.fd;
+    state->conn = *seen;
+    state->conn.fd = fd;
+  }
+  return state;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int on_close(struct trace_event_raw_sys_enter *ctx) {
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  struct fd_key fd_key = {.tgid = tgid, .fd = (__s32)ctx->args[0]};
+  __u64 *ssl = bpf_map_lookup_elem(&fd_ssl, &fd_key);
+  if (!ssl) return 0;
+  struct ssl_key key = {.tgid = tgid, .ssl = *ssl};
+  struct ssl_state *state = bpf_map_lookup_elem(&ssl_states, &key);
+  if (state && state->conn.fd == fd_key.fd) {
+    struct tlstap_close_event event = {
+        .header = {.kind = TLSTAP_EVENT_CLOSE, .pid = tgid},
+        .ssl = key.ssl,
+        .bytes = {state->bytes[0], state->bytes[1]},
+        .conn = state->conn,
+    };
+    if (bpf_ringbuf_output(&events, &event, sizeof(event), 0) != 0) {
+      struct tlstap_loss_counters *lost = loss_counters();
+      if (lost) lost->process_events += 1;
+    }
+    bpf_map_delete_elem(&ssl_states, &key);
+  }
+  bpf_map_delete_elem(&fd_ssl, &fd_key);
+  return 0;
+}

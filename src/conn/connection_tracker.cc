@@ -1,0 +1,133 @@
+#include "conn/connection_tracker.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "conn/socket_lookup.h"
+
+namespace tlstap {
+
+std::string_view role_name(Role role) {
+  switch (role) {
+    case Role::client: return "client";
+    case Role::server: return "server";
+    case Role::unknown: break;
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::string address_text(uint16_t family, const uint8_t* bytes) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (!inet_ntop(family, bytes, text, sizeof(text))) return {};
+  return text;
+}
+
+}  // namespace
+
+ConnectionTracker::Key ConnectionTracker::key_for(uint32_t pid, uint64_t ssl, int fd) {
+  if (fd >= 0) return {pid, static_cast<uint64_t>(fd)};
+  return {pid, ssl | (1ull << 63)};
+}
+
+uint64_t ConnectionTracker::process_start_time(uint32_t pid) {
+  auto [it, inserted] = start_times_.try_emplace(pid, 0);
+  if (inserted) {
+    // Field 22 of /proc/PID/stat, after the parenthesised comm (which may contain spaces).
+    std::ifstream in(fmt::format("/proc/{}/stat", pid));
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t after_comm = stat.rfind(')');
+    if (after_comm != std::string::npos) {
+      std::istringstream fields(stat.substr(after_comm + 2));
+      std::string field;
+      for (int index = 3; index <= 22 && fields >> field; index++) {
+        if (index == 22) it->second = std::stoull(field);
+      }
+    }
+  }
+  return it->second;
+}
+
+void ConnectionTracker::fill_addresses(uint32_t pid, const tlstap_conn_info& info,
+                                       Connection& connection) {
+  if (info.family == AF_INET || info.family == AF_INET6) {
+    connection.laddr = address_text(info.family, info.laddr);
+    connection.raddr = address_text(info.family, info.raddr);
+    connection.lport = info.lport;
+    connection.rport = info.rport;
+    connection.role = is_listening_tcp_port(static_cast<pid_t>(pid), info.lport) ? Role::server
+                                                                                  : Role::client;
+  } else if (info.family == AF_UNIX && info.fd >= 0) {
+    // An accepted Unix socket carries its listener's path; a connecting one is unbound.
+    std::optional<uint64_t> inode = socket_inode(static_cast<pid_t>(pid), info.fd);
+    std::optional<std::string> path =
+        inode ? unix_socket_path(static_cast<pid_t>(pid), *inode) : std::nullopt;
+    if (path) {
+      connection.laddr = *path;
+      connection.role = path->empty() ? Role::client : Role::server;
+    }
+  }
+}
+
+Connection* ConnectionTracker::resolve(uint32_t pid, uint64_t ssl,
+                                             const tlstap_conn_info& info) {
+  Key key = key_for(pid, ssl, info.fd);
+  auto [it, inserted] = connections_.try_emplace(key);
+  Connection& connection = it->second;
+  if (inserted) {
+    connection.fd = info.fd;
+    connection.id = info.fd >= 0 ? fmt::format("{}-{}-{}-{}", pid, process_start_time(pid),
+                                               info.fd, generations_[key])
+                                 : fmt::format("{}-{}-ssl{:x}-{}", pid, process_start_time(pid),
+                                               ssl, generations_[key]);
+  }
+  if (connection.role == Role::unknown && info.family != 0) fill_addresses(pid, info, connection);
+  return &connection;
+}
+
+void ConnectionTracker::count(Connection& connection, Direction direction, uint64_t pos,
+                              uint64_t len) {
+  uint64_t& bytes = connection.bytes[direction == Direction::write];
+  bytes = std::max(bytes, pos + len);
+}
+
+void ConnectionTracker::emit_close(uint32_t pid, const Connection& connection, uint64_t ts_ns,
+                                   RecordSink& sink) {
+  CloseRecord record;
+  record.ts_ns = ts_ns;
+  record.pid = pid;
+  record.connection = &connection;
+  sink.close(record);
+}
+
+void ConnectionTracker::on_close(const tlstap_close_event& event, uint64_t ts_ns,
+                                 RecordSink& sink) {
+  uint32_t pid = event.header.pid;
+  Key key = key_for(pid, event.ssl, event.conn.fd);
+  // Creates the connection if none of its records was emitted (all filtered or lost): its
+  // close is still said.
+  Connection& connection = *resolve(pid, event.ssl, event.conn);
+  connection.bytes[0] = std::max<uint64_t>(connection.bytes[0], event.bytes[0]);
+  connection.bytes[1] = std::max<uint64_t>(connection.bytes[1], event.bytes[1]);
+  emit_close(pid, connection, ts_ns, sink);
+  connections_.erase(key);
+  generations_[key]++;
+}
+
+void ConnectionTracker::on_process_exit(uint32_t pid, uint64_t ts_ns, RecordSink& sink) {
+  auto begin = connections_.lower_bound({pid, 0});
+  auto end = connections_.lower_bound({pid + 1, 0});
+  for (auto it = begin; it != end; ++it) emit_close(pid, it->second, ts_ns, sink);
+  connections_.erase(begin, end);
+  generations_.erase(generations_.lower_bound({pid, 0}), generations_.lower_bound({pid + 1, 0}));
+  start_times_.erase(pid);
+}
+
+}  // namespace tlstap
