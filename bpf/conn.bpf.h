@@ -35,6 +35,33 @@ FD_SYSCALL_HOOK(sendto)
 FD_SYSCALL_HOOK(recvmsg)
 FD_SYSCALL_HOOK(sendmsg)
 
+static __always_inline void note_role(__s32 fd, __u16 role) {
+  if (fd < 0) return;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!should_trace(tgid)) return;
+  struct fd_key key = {.tgid = tgid, .fd = fd};
+  bpf_map_update_elem(&fd_roles, &key, &role, BPF_ANY);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int on_connect(struct trace_event_raw_sys_enter *ctx) {
+  note_role((__s32)ctx->args[0], TLSTAP_ROLE_CLIENT);
+  return 0;
+}
+
+/* accept returns the new connection's fd. */
+SEC("tracepoint/syscalls/sys_exit_accept")
+int on_accept(struct trace_event_raw_sys_exit *ctx) {
+  note_role((__s32)ctx->ret, TLSTAP_ROLE_SERVER);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int on_accept4(struct trace_event_raw_sys_exit *ctx) {
+  note_role((__s32)ctx->ret, TLSTAP_ROLE_SERVER);
+  return 0;
+}
+
 static __always_inline void note_sock(struct sock *sk) {
   struct pending_call *call = current_ssl_call();
   if (!call || call->conn.family != 0 || !sk) return;
@@ -100,11 +127,15 @@ static __always_inline struct ssl_state *learn_connection(__u32 tgid, __u64 ssl,
     state->conn.fd = seen->fd;
     struct fd_key fd_key = {.tgid = tgid, .fd = seen->fd};
     bpf_map_update_elem(&fd_ssl, &fd_key, &ssl, BPF_ANY);
+    __u16 *role = bpf_map_lookup_elem(&fd_roles, &fd_key);
+    state->conn.role = role ? *role : TLSTAP_ROLE_UNKNOWN;
   }
   if (seen->family != 0) {
     __s32 fd = state->conn.fd;
+    __u16 role = state->conn.role;
     state->conn = *seen;
     state->conn.fd = fd;
+    state->conn.role = role;
   }
   return state;
 }
@@ -113,6 +144,7 @@ SEC("tracepoint/syscalls/sys_enter_close")
 int on_close(struct trace_event_raw_sys_enter *ctx) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct fd_key fd_key = {.tgid = tgid, .fd = (__s32)ctx->args[0]};
+  bpf_map_delete_elem(&fd_roles, &fd_key);
   __u64 *ssl = bpf_map_lookup_elem(&fd_ssl, &fd_key);
   if (!ssl) return 0;
   struct ssl_key key = {.tgid = tgid, .ssl = *ssl};

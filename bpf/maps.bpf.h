@@ -77,6 +77,14 @@ struct {
   __type(value, __u64);
 } fd_ssl SEC(".maps");
 
+/* fd -> enum tlstap_role, from the accept or connect that made the fd. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct fd_key);
+  __type(value, __u16);
+} fd_roles SEC(".maps");
+
 /* Scratch space to build a chunk: too big for the 512-byte BPF stack. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -59,9 +59,18 @@ struct tlstap_conn_info {
   __u16 family;   /* AF_INET, AF_INET6, AF_UNIX; 0: not known */
   __u16 lport;    /* host byte order */
   __u16 rport;
-  __u16 reserved[3];
+  __u16 role;     /* enum tlstap_role */
+  __u16 reserved[2];
   __u8 laddr[16]; /* IPv4 in the first 4 bytes */
   __u8 raddr[16];
+};
+
+/* Who opened the connection, from the accept/connect that made its fd (0 when tlstap did not
+ * see it, e.g. a connection older than tlstap: user space then asks /proc). */
+enum tlstap_role {
+  TLSTAP_ROLE_UNKNOWN = 0,
+  TLSTAP_ROLE_CLIENT = 1,
+  TLSTAP_ROLE_SERVER = 2,
 };
 
 struct tlstap_event_header {

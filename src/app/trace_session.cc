@@ -72,10 +72,11 @@ class LossReporter {
 
 void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_events_lost) {
   fmt::print(stderr,
-             "tlstap: {} write records ({} bytes), {} read records ({} bytes), {} truncated; "
-             "lost {} events ({} bytes); {} targets attached\n",
+             "tlstap: {} write records ({} bytes), {} read records ({} bytes), {} truncated, "
+             "{} connections closed; lost {} events ({} bytes); {} targets attached\n",
              counts.records[1], counts.bytes[1], counts.records[0], counts.bytes[0],
-             counts.truncated_records, counts.lost_events, counts.lost_bytes, targets);
+             counts.truncated_records, counts.closed_connections, counts.lost_events,
+             counts.lost_bytes, targets);
   if (process_events_lost > 0) {
     fmt::print(stderr,
                "tlstap: {} process notifications were dropped: libraries loaded then may have "
@@ -245,6 +246,10 @@ int run_trace_session(const Options& options) {
   if (fatal) exit_code = fail(*fatal);
   if (!options.quiet) {
     print_summary(counting.counts(), discovery.attached_count(), losses.process_events_lost());
+  }
+  if (options.verbose) {
+    fmt::print(stderr, "tlstap: {} connections still tracked; BPF connection state: {} entries\n",
+               connections.open_connections(), tracer.connection_state_entries());
   }
   if (child_status && exit_code == 0) return *child_status;
   if (child && !child_status && exit_code == 0) return 130;  // stopped before COMMAND ended

@@ -1,5 +1,6 @@
 #include "capture/reassembler.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -93,7 +94,8 @@ void Reassembler::on_chunk(const tlstap_data_event& event, std::span<const uint8
     }
     PendingCall& call = pending_[event.call_id];
     call.meta = meta;
-    call.bytes.reserve(event.capture_len);
+    // Grow with what arrives rather than reserving up to --max-bytes per thread up front.
+    call.bytes.reserve(std::min<uint64_t>(event.capture_len, 4 << 20));
     call.bytes.assign(chunk);
     call.last_chunk_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
     pending_by_tid_[event.tid] = event.call_id;

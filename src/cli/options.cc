@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <cstdint>
 #include <map>
 
 #include <fmt/format.h>
@@ -23,6 +24,7 @@ std::optional<uint64_t> parse_byte_size(const std::string& text) {
       {"G", 1ull << 30}, {"GB", 1ull << 30}, {"GIB", 1ull << 30}};
   auto unit_it = kUnits.find(unit);
   if (unit_it == kUnits.end()) return std::nullopt;
+  if (value > UINT64_MAX / unit_it->second) return std::nullopt;
   return value * unit_it->second;
 }
 

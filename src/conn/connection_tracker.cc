@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -62,17 +63,34 @@ void ConnectionTracker::fill_addresses(uint32_t pid, const tlstap_conn_info& inf
     connection.raddr = address_text(info.family, info.raddr);
     connection.lport = info.lport;
     connection.rport = info.rport;
-    connection.role = is_listening_tcp_port(static_cast<pid_t>(pid), info.lport) ? Role::server
-                                                                                  : Role::client;
+    // BPF saw the accept or connect for connections made while tracing; an older one is a
+    // server's if its local port is listening.
+    if (info.role != TLSTAP_ROLE_UNKNOWN) {
+      connection.role = info.role == TLSTAP_ROLE_SERVER ? Role::server : Role::client;
+    } else if (std::optional<bool> listening =
+                   is_listening_tcp_port(static_cast<pid_t>(pid), info.lport)) {
+      connection.role = *listening ? Role::server : Role::client;
+    } else {
+      // The process is gone. Its peer may be local (loopback, same namespace as tlstap):
+      // a listener on the remote port says this end was the client.
+      pid_t self = getpid();
+      if (is_listening_tcp_port(self, info.lport).value_or(false)) {
+        connection.role = Role::server;
+      } else if (is_listening_tcp_port(self, info.rport).value_or(false)) {
+        connection.role = Role::client;
+      }
+    }
   } else if (info.family == AF_UNIX && info.fd >= 0) {
     // An accepted Unix socket carries its listener's path; a connecting one is unbound.
     std::optional<uint64_t> inode = socket_inode(static_cast<pid_t>(pid), info.fd);
     std::optional<std::string> path =
         inode ? unix_socket_path(static_cast<pid_t>(pid), *inode) : std::nullopt;
-    if (path) {
-      connection.laddr = *path;
-      connection.role = path->empty() ? Role::client : Role::server;
-    }
+    if (path) connection.laddr = *path;
+    connection.role = info.role == TLSTAP_ROLE_SERVER   ? Role::server
+                      : info.role == TLSTAP_ROLE_CLIENT ? Role::client
+                      : !path                           ? Role::unknown
+                      : path->empty()                   ? Role::client
+                                                        : Role::server;
   }
 }
 
@@ -122,11 +140,16 @@ void ConnectionTracker::on_close(const tlstap_close_event& event, uint64_t ts_ns
 }
 
 void ConnectionTracker::on_process_exit(uint32_t pid, uint64_t ts_ns, RecordSink& sink) {
-  auto begin = connections_.lower_bound({pid, 0});
-  auto end = connections_.lower_bound({pid + 1, 0});
-  for (auto it = begin; it != end; ++it) emit_close(pid, it->second, ts_ns, sink);
-  connections_.erase(begin, end);
-  generations_.erase(generations_.lower_bound({pid, 0}), generations_.lower_bound({pid + 1, 0}));
+  // Iterate by pid, not up to {pid + 1, 0}: that bound would wrap for the largest pid.
+  auto it = connections_.lower_bound({pid, 0});
+  while (it != connections_.end() && it->first.first == pid) {
+    emit_close(pid, it->second, ts_ns, sink);
+    it = connections_.erase(it);
+  }
+  auto generation = generations_.lower_bound({pid, 0});
+  while (generation != generations_.end() && generation->first.first == pid) {
+    generation = generations_.erase(generation);
+  }
   start_times_.erase(pid);
 }
 

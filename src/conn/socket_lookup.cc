@@ -9,10 +9,11 @@
 
 namespace tlstap {
 
-bool is_listening_tcp_port(pid_t pid, uint16_t port) {
+std::optional<bool> is_listening_tcp_port(pid_t pid, uint16_t port) {
   constexpr std::string_view kListen = "0A";
   for (const char* table : {"tcp", "tcp6"}) {
     std::ifstream in(fmt::format("/proc/{}/net/{}", pid, table));
+    if (!in) return std::nullopt;
     std::string line;
     std::getline(in, line);  // header
     while (std::getline(in, line)) {

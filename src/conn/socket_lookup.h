@@ -11,8 +11,9 @@
 
 namespace tlstap {
 
-// True if `pid`'s network namespace has a TCP (v4 or v6) socket listening on `port`.
-bool is_listening_tcp_port(pid_t pid, uint16_t port);
+// Whether `pid`'s network namespace has a TCP (v4 or v6) socket listening on `port`;
+// nullopt when that cannot be known (the process is gone).
+std::optional<bool> is_listening_tcp_port(pid_t pid, uint16_t port);
 
 // The inode of the socket behind `fd` of `pid` ("socket:[N]"), if it is one.
 std::optional<uint64_t> socket_inode(pid_t pid, int fd);

@@ -131,7 +131,8 @@ Status TracerBpf::attach_kernel_hooks(std::vector<std::string>* warnings) {
       {{p.on_mmap},
        "a library loaded at a new path by a running process is found only when it execs"},
       {{p.on_read, p.on_write, p.on_readv, p.on_writev, p.on_recvfrom, p.on_sendto, p.on_recvmsg,
-        p.on_sendmsg, p.on_close, p.on_sock_send, p.on_sock_recv},
+        p.on_sendmsg, p.on_close, p.on_sock_send, p.on_sock_recv, p.on_connect, p.on_accept,
+        p.on_accept4},
        "records carry no connection (fd, addresses) and no close records are made"},
   };
   for (const OptionalGroup& group : groups) {
@@ -187,6 +188,27 @@ Status TracerBpf::trace_pid(pid_t pid) {
     return Error{fmt::format("cannot add pid {} to the filter: {}", pid, errno_text(errno))};
   }
   return Ok{};
+}
+
+namespace {
+
+size_t count_entries(const bpf_map* map, size_t key_size) {
+  std::vector<char> key(key_size), next(key_size);
+  size_t count = 0;
+  const void* previous = nullptr;
+  while (bpf_map__get_next_key(map, previous, next.data(), key_size) == 0) {
+    count++;
+    key.swap(next);
+    previous = key.data();
+  }
+  return count;
+}
+
+}  // namespace
+
+size_t TracerBpf::connection_state_entries() const {
+  return count_entries(skeleton_->maps.ssl_states, bpf_map__key_size(skeleton_->maps.ssl_states)) +
+         count_entries(skeleton_->maps.fd_ssl, bpf_map__key_size(skeleton_->maps.fd_ssl));
 }
 
 int TracerBpf::ring_buffer_map_fd() const { return bpf_map__fd(skeleton_->maps.events); }

@@ -54,6 +54,8 @@ class TracerBpf {
   Status trace_pid(pid_t pid);
 
   int ring_buffer_map_fd() const;
+  // Entries in the per-connection maps (SSL* state, fd -> SSL*): bounded state is checkable.
+  size_t connection_state_entries() const;
   LossTotals read_losses() const;
 
  private:

@@ -45,6 +45,7 @@ class JsonSink final : public RecordSink {
                                           "\n",
                    r.connection->bytes[0], r.connection->bytes[1]);
     out_.record_done();
+    out_.flush_if_full();
   }
 
   void lost(const LostRecord& r) override {
@@ -52,6 +53,7 @@ class JsonSink final : public RecordSink {
                                                       "\n",
                    r.events, r.bytes);
     out_.record_done();
+    out_.flush_if_full();
   }
 
  private:

@@ -38,7 +38,9 @@ Result<OutputStream> OutputStream::create_private_file(const std::string& path) 
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Error{fmt::format("cannot create {}: {}", path, std::strerror(errno))};
   // An existing file keeps its old mode through O_CREAT; plaintext must not stay readable.
-  if (fchmod(fd, 0600) != 0) {
+  // Only regular files: -o /dev/null must not become unusable for everyone else.
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fchmod(fd, 0600) != 0) {
     int error = errno;
     close(fd);
     return Error{fmt::format("cannot make {} private: {}", path, std::strerror(error))};

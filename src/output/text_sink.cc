@@ -18,7 +18,9 @@ class TextSink final : public RecordSink {
   void data(const DataRecord& r) override {
     std::string& b = out_.buffer();
     append_clock(b, r.ts_ns);
-    fmt::format_to(std::back_inserter(b), " {}[{}/{}]", r.comm, r.pid, r.tid);
+    b += ' ';
+    append_terminal_safe(b, r.comm);  // a process chooses its own name: never trust it
+    fmt::format_to(std::back_inserter(b), "[{}/{}]", r.pid, r.tid);
     if (r.connection) {
       b += ' ';
       append_endpoints(b, *r.connection, r.direction == Direction::write ? " -> " : " <- ");
@@ -50,6 +52,7 @@ class TextSink final : public RecordSink {
     fmt::format_to(std::back_inserter(b), " closed: {} bytes written, {} bytes read ({})\n\n",
                    r.connection->bytes[1], r.connection->bytes[0], r.connection->id);
     out_.record_done();
+    out_.flush_if_full();
   }
 
   void lost(const LostRecord& r) override {
@@ -58,6 +61,7 @@ class TextSink final : public RecordSink {
                    "(a larger --buffer-size or a lighter output helps) ***\n\n",
                    r.events, r.bytes);
     out_.record_done();
+    out_.flush_if_full();
   }
 
  private:
@@ -67,7 +71,7 @@ class TextSink final : public RecordSink {
       if (addr.empty()) {
         b += c.fd >= 0 ? fmt::format("fd {}", c.fd) : std::string("?");
       } else if (port == 0) {
-        b += addr;  // a Unix socket's path
+        append_terminal_safe(b, addr);  // a Unix socket's path, chosen by a process
       } else if (addr.find(':') != std::string::npos) {
         fmt::format_to(std::back_inserter(b), "[{}]:{}", addr, port);
       } else {

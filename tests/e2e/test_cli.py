@@ -118,8 +118,9 @@ class CliTest(unittest.TestCase):
     def test_full_disk_is_reported(self):
         payload = os.urandom(1000)
         client, server, go = self.start_waiting_client("d", payload)
-        tracer_out = subprocess.Popen([harness.TLSTAP, "-f", "json", "-o", "/dev/full", "--pid",
-                                       str(client.pid)], stderr=subprocess.PIPE, text=True)
+        tracer_out = harness.track(subprocess.Popen(
+            [harness.TLSTAP, "-f", "json", "-o", "/dev/full", "--pid", str(client.pid)],
+            stderr=subprocess.PIPE, text=True))
         time.sleep(1.5)  # attached (no readiness line: stderr is read at the end)
         harness.write_bytes(go, b"")
         self.assertEqual(client.wait(timeout=60), 0)

@@ -24,11 +24,11 @@ def write_file(path, data):
         f.write(data)
 
 
-def recv_all(sock, limit=None):
+def recv_all(sock, limit=None, read_size=1 << 20):
     chunks, total = [], 0
     while limit is None or total < limit:
         try:
-            chunk = sock.recv(1 << 20)
+            chunk = sock.recv(read_size if limit is None else min(read_size, limit - total))
         except (ssl.SSLZeroReturnError, ConnectionResetError):
             break
         if not chunk:
@@ -41,19 +41,23 @@ def recv_all(sock, limit=None):
 def serve(args):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.cert, args.key)
-    listener = socket.create_server(("127.0.0.1", args.port))
+    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
+    listener = socket.create_server((args.bind, args.port), family=family)
     if args.ready_file:
         write_file(args.ready_file, str(os.getpid()).encode())
-    conn, _ = listener.accept()
-    with context.wrap_socket(conn, server_side=True) as tls:
-        received = recv_all(tls, args.expect)
-        write_file(args.received_file, received)
-        if args.reply_file:
-            tls.sendall(read_file(args.reply_file))
-        try:
-            tls.unwrap()
-        except (ssl.SSLError, OSError):
-            pass
+    reply = read_file(args.reply_file) if args.reply_file else b""
+    received = []
+    for _ in range(args.connections):
+        conn, _ = listener.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms delayed-ACK stalls
+        with context.wrap_socket(conn, server_side=True) as tls:
+            received.append(recv_all(tls, args.expect, args.read_size))
+            tls.sendall(reply)
+            try:
+                tls.unwrap()
+            except (ssl.SSLError, OSError):
+                pass
+    write_file(args.received_file, b"".join(received))
 
 
 def connect(args):
@@ -69,13 +73,20 @@ def connect(args):
     if args.delay:
         time.sleep(args.delay)
     payload = read_file(args.send_file)
-    with socket.create_connection(("127.0.0.1", args.port)) as raw:
-        with context.wrap_socket(raw) as tls:
-            size = args.message_size or len(payload)
-            for offset in range(0, len(payload), size):
-                tls.sendall(payload[offset:offset + size])
-            received = recv_all(tls)  # the server closes after its reply
-    write_file(args.received_file, received)
+    received = []
+    for _ in range(args.connections):
+        with socket.create_connection((args.bind, args.port)) as raw:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with context.wrap_socket(raw) as tls:
+                size = args.message_size or len(payload)
+                for offset in range(0, len(payload), size):
+                    if args.pause_file and offset == args.pause_after:
+                        write_file(args.pause_file, b"")
+                        while not os.path.exists(args.resume_file):
+                            time.sleep(0.01)
+                    tls.sendall(payload[offset:offset + size])
+                received.append(recv_all(tls))  # the server closes after its reply
+    write_file(args.received_file, b"".join(received))
 
 
 def main():
@@ -92,6 +103,14 @@ def main():
     parser.add_argument("--ready-file")
     parser.add_argument("--wait-file")
     parser.add_argument("--delay", type=float, default=0)
+    parser.add_argument("--bind", default="127.0.0.1", help="address to listen on / connect to")
+    parser.add_argument("--connections", type=int, default=1, help="connections, one after another")
+    parser.add_argument("--read-size", type=int, default=1 << 20, help="server's recv size")
+    parser.add_argument("--pause-after", type=int, default=0,
+                        help="client: after this many bytes touch --pause-file and wait for "
+                             "--resume-file")
+    parser.add_argument("--pause-file")
+    parser.add_argument("--resume-file")
     args = parser.parse_args()
     (serve if args.mode == "server" else connect)(args)
     return 0
