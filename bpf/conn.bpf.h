@@ -14,9 +14,12 @@ static __always_inline struct pending_call *current_ssl_call(void) {
   return bpf_map_lookup_elem(&pending_calls, &pid_tgid);
 }
 
+/* Any I/O syscall: a candidate only. Callbacks inside an SSL call may write elsewhere (curl's
+ * --trace writes its file from OpenSSL's message callback); the socket tracepoint that
+ * follows a socket's syscall is what confirms the fd. */
 static __always_inline void note_fd(long fd) {
   struct pending_call *call = current_ssl_call();
-  if (call && call->conn.fd < 0) call->conn.fd = (__s32)fd;
+  if (call) call->last_io_fd = (__s32)fd;
 }
 
 #define FD_SYSCALL_HOOK(syscall)                                          \
@@ -65,6 +68,7 @@ int on_accept4(struct trace_event_raw_sys_exit *ctx) {
 static __always_inline void note_sock(struct sock *sk) {
   struct pending_call *call = current_ssl_call();
   if (!call || call->conn.family != 0 || !sk) return;
+  call->conn.fd = call->last_io_fd;
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
   call->conn.family = family;
   if (family == TLSTAP_AF_INET) {

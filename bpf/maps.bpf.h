@@ -39,6 +39,7 @@ struct pending_call {
   __u32 depth;    /* nested SSL calls inside this one (reported by the outer call only) */
   __u8 function;
   struct tlstap_conn_info conn; /* socket I/O seen inside the call, if any */
+  __s32 last_io_fd; /* fd of the latest I/O syscall inside the call (maybe not a socket) */
 };
 
 struct {

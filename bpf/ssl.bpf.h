@@ -23,6 +23,7 @@ static __always_inline int enter_ssl_call(struct pt_regs *ctx, __u8 function, __
       .entry_sp = sp,
       .function = function,
       .conn = {.fd = -1},
+      .last_io_fd = -1,
   };
   bpf_map_update_elem(&pending_calls, &pid_tgid, &call, BPF_ANY);
   return 0;

@@ -26,6 +26,12 @@ std::string_view role_name(Role role) {
 namespace {
 
 std::string address_text(uint16_t family, const uint8_t* bytes) {
+  // A dual-stack socket's IPv4 peer (::ffff:a.b.c.d) is shown as the IPv4 address it is.
+  static constexpr uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (family == AF_INET6 && std::equal(kV4Mapped, kV4Mapped + 12, bytes)) {
+    family = AF_INET;
+    bytes += 12;
+  }
   char text[INET6_ADDRSTRLEN] = {};
   if (!inet_ntop(family, bytes, text, sizeof(text))) return {};
   return text;

@@ -32,10 +32,8 @@ class HostFilterSink final : public RecordSink {
   bool matches(const Connection* connection) const {
     return connection && (same_host(connection->laddr) || same_host(connection->raddr));
   }
-  bool same_host(const std::string& address) const {
-    // A dual-stack socket shows an IPv4 peer as ::ffff:a.b.c.d.
-    return address == host_ || (address.starts_with("::ffff:") && address.substr(7) == host_);
-  }
+  // Addresses are canonical on both sides (v4-mapped ones already shown as IPv4).
+  bool same_host(const std::string& address) const { return address == host_; }
 
   RecordSink& next_;
   std::string host_;

@@ -84,6 +84,25 @@ class CurlOpensslTest(unittest.TestCase):
         self.assertEqual({r["comm"] for r in data_records(records, server.pid)}, {"openssl"})
         self.assertEqual(lost_records(records), [])
 
+        # Connection identity: curl's records point at s_server's listen address; s_server's
+        # are the mirror; each side has one connection, its close record counts its bytes.
+        client_records = data_records(records, curl_pid)
+        server_records = data_records(records, server.pid)
+        self.assertEqual({r["conn"] for r in client_records}, {client_records[0]["conn"]})
+        self.assertEqual({r["conn"] for r in server_records}, {server_records[0]["conn"]})
+        c, s = client_records[0], server_records[0]
+        self.assertEqual((c["role"], c["raddr"], c["rport"]), ("client", "127.0.0.1", port))
+        self.assertEqual((s["role"], s["laddr"], s["lport"]), ("server", "127.0.0.1", port))
+        self.assertEqual((s["raddr"], s["rport"]), (c["laddr"], c["lport"]))
+        for side in (client_records, server_records):
+            position = {"read": 0, "write": 0}
+            for r in side:
+                self.assertEqual(r["pos"], position[r["dir"]])
+                position[r["dir"]] += r["len"]
+        closes = {r["conn"]: r for r in records if r["type"] == "close"}
+        self.assertEqual((closes[c["conn"]]["write_bytes"], closes[c["conn"]]["read_bytes"]),
+                         (len(sent), len(received)))
+
 
 if __name__ == "__main__":
     harness.main()

@@ -399,9 +399,21 @@ TEST(HostFilter, PassesOnlyMatchingConnections) {
   Connection match;
   match.laddr = "10.0.0.1";
   match.raddr = "10.0.0.2";
-  Connection mapped;  // a dual-stack socket's view of an IPv4 peer
-  mapped.laddr = "::ffff:10.0.0.9";
-  mapped.raddr = "::ffff:10.0.0.2";
+  // A dual-stack socket's view of an IPv4 peer, as the tracker shows it (plain IPv4).
+  ConnectionTracker tracker;
+  tlstap_conn_info v4_mapped{};
+  v4_mapped.fd = 9;
+  v4_mapped.family = AF_INET6;
+  v4_mapped.lport = 443;
+  v4_mapped.rport = 50000;
+  v4_mapped.role = TLSTAP_ROLE_SERVER;
+  const uint8_t local[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 9};
+  const uint8_t remote[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2};
+  std::memcpy(v4_mapped.laddr, local, 16);
+  std::memcpy(v4_mapped.raddr, remote, 16);
+  const Connection& mapped = *tracker.resolve(kGonePid, 1, v4_mapped);
+  EXPECT_EQ(mapped.laddr, "10.0.0.9");
+  EXPECT_EQ(mapped.raddr, "10.0.0.2");
   Connection other;
   other.laddr = "10.0.0.1";
   other.raddr = "10.0.0.3";
