@@ -87,11 +87,15 @@ void ConnectionTracker::fill_addresses(uint32_t pid, const tlstap_conn_info& inf
       }
     }
   } else if (info.family == AF_UNIX && info.fd >= 0) {
-    // An accepted Unix socket carries its listener's path; a connecting one is unbound.
-    std::optional<uint64_t> inode = socket_inode(static_cast<pid_t>(pid), info.fd);
-    std::optional<std::string> path =
-        inode ? unix_socket_path(static_cast<pid_t>(pid), *inode) : std::nullopt;
+    // An accepted Unix socket carries its listener's path as its own name; a connecting one
+    // is unbound, and its peer (the accepted socket) carries the path.
+    pid_t process = static_cast<pid_t>(pid);
+    std::optional<uint64_t> inode = socket_inode(process, info.fd);
+    std::optional<std::string> path = inode ? unix_socket_path(process, *inode) : std::nullopt;
     if (path) connection.laddr = *path;
+    if (std::optional<uint64_t> peer = inode ? unix_peer_inode(*inode) : std::nullopt) {
+      connection.raddr = unix_socket_path(process, *peer).value_or("");
+    }
     connection.role = info.role == TLSTAP_ROLE_SERVER   ? Role::server
                       : info.role == TLSTAP_ROLE_CLIENT ? Role::client
                       : !path                           ? Role::unknown

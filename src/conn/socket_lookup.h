@@ -21,4 +21,8 @@ std::optional<uint64_t> socket_inode(pid_t pid, int fd);
 // The bound path of a Unix socket, from /proc/PID/net/unix ("" when unbound).
 std::optional<std::string> unix_socket_path(pid_t pid, uint64_t inode);
 
+// The inode of a connected Unix socket's peer, asked of the kernel with sock_diag (in
+// tlstap's own network namespace).
+std::optional<uint64_t> unix_peer_inode(uint64_t inode);
+
 }  // namespace tlstap

@@ -79,6 +79,21 @@ class ConnectionTest(unittest.TestCase):
         records, server, client, port = self.exchange(payload, reply, bind="::1")
         self.check_pair(records, server, client, port, "::1")
 
+    def test_unix_socket_shown_as_its_path(self):
+        path = self.work.file("tls.sock")
+        payload, reply = os.urandom(5000), os.urandom(3000)
+        records, server, client, _ = self.exchange(payload, reply, server_extra=("--unix", path),
+                                                   client_extra=("--unix", path))
+        (client_conn,) = by_connection(records, client).values()
+        (server_conn,) = by_connection(records, server).values()
+        c, s = client_conn[0], server_conn[0]
+        self.assertEqual((c["role"], c["raddr"]), ("client", path))
+        self.assertEqual((s["role"], s["laddr"]), ("server", path))
+        self.assertNotIn("lport", c)
+        self.assertEqual(captured_bytes(records, client, "write"), payload)
+        self.assertEqual(captured_bytes(records, server, "write"), reply)
+        self.assert_positions_continuous(client_conn)
+
     def test_reads_served_from_openssls_buffer_keep_their_connection(self):
         # One 64 kB write arrives as a few TLS records; the server reads 100 bytes at a time,
         # so most SSL_read_ex calls are served from OpenSSL's buffer without a syscall.

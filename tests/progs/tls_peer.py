@@ -41,15 +41,21 @@ def recv_all(sock, limit=None, read_size=1 << 20):
 def serve(args):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.cert, args.key)
-    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
-    listener = socket.create_server((args.bind, args.port), family=family)
+    if args.unix:
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(args.unix)
+        listener.listen()
+    else:
+        family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
+        listener = socket.create_server((args.bind, args.port), family=family)
     if args.ready_file:
         write_file(args.ready_file, str(os.getpid()).encode())
     reply = read_file(args.reply_file) if args.reply_file else b""
     received = []
     for _ in range(args.connections):
         conn, _ = listener.accept()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms delayed-ACK stalls
+        if not args.unix:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no delayed-ACK stalls
         with context.wrap_socket(conn, server_side=True) as tls:
             received.append(recv_all(tls, args.expect, args.read_size))
             tls.sendall(reply)
@@ -75,8 +81,13 @@ def connect(args):
     payload = read_file(args.send_file)
     received = []
     for _ in range(args.connections):
-        with socket.create_connection((args.bind, args.port)) as raw:
+        if args.unix:
+            raw = socket.socket(socket.AF_UNIX)
+            raw.connect(args.unix)
+        else:
+            raw = socket.create_connection((args.bind, args.port))
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with raw:
             with context.wrap_socket(raw) as tls:
                 size = args.message_size or len(payload)
                 for offset in range(0, len(payload), size):
@@ -104,6 +115,7 @@ def main():
     parser.add_argument("--wait-file")
     parser.add_argument("--delay", type=float, default=0)
     parser.add_argument("--bind", default="127.0.0.1", help="address to listen on / connect to")
+    parser.add_argument("--unix", help="a Unix socket path instead of TCP")
     parser.add_argument("--connections", type=int, default=1, help="connections, one after another")
     parser.add_argument("--read-size", type=int, default=1 << 20, help="server's recv size")
     parser.add_argument("--pause-after", type=int, default=0,
