@@ -69,6 +69,7 @@ static __always_inline void note_sock(struct sock *sk) {
   struct pending_call *call = current_ssl_call();
   if (!call || call->conn.family != 0 || !sk) return;
   call->conn.fd = call->last_io_fd;
+  call->sk = (__u64)sk;
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
   call->conn.family = family;
   if (family == TLSTAP_AF_INET) {
@@ -109,10 +110,46 @@ static __always_inline bool port_matches(const struct tlstap_conn_info *conn) {
   return false;
 }
 
+static __always_inline void read_unix_name(char *out, struct unix_address *address) {
+  out[0] = 0;
+  if (!address) return;  /* unbound */
+  /* name is a struct sockaddr_un: sun_path follows the 2-byte sun_family. */
+  const char *path = (const char *)address + bpf_core_field_offset(address->name) + 2;
+  char first = 0;
+  bpf_probe_read_kernel(&first, 1, path);
+  if (first == 0) { /* abstract namespace */
+    out[0] = '@';
+    bpf_probe_read_kernel_str(out + 1, TLSTAP_UNIX_PATH_LEN - 1, path + 1);
+  } else {
+    bpf_probe_read_kernel_str(out, TLSTAP_UNIX_PATH_LEN, path);
+  }
+}
+
+static __always_inline void send_unix_names(__u32 tgid, __u64 ssl, __s32 fd, __u64 sk) {
+  struct tlstap_unix_names_event *event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+  if (!event) {
+    struct tlstap_loss_counters *lost = loss_counters();
+    if (lost) lost->process_events += 1;
+    return;
+  }
+  event->header.kind = TLSTAP_EVENT_UNIX_NAMES;
+  event->header.pid = tgid;
+  event->fd = fd;
+  event->reserved = 0;
+  event->ssl = ssl;
+  struct unix_sock *self = (struct unix_sock *)sk;
+  read_unix_name(event->local, BPF_CORE_READ(self, addr));
+  struct unix_sock *peer = (struct unix_sock *)BPF_CORE_READ(self, peer);
+  event->peer[0] = 0;
+  if (peer) read_unix_name(event->peer, BPF_CORE_READ(peer, addr));
+  bpf_ringbuf_submit(event, 0);
+}
+
 /* Folds what the call revealed into the SSL's remembered state; returns that state (or
  * null when the map cannot hold it: the record then has no connection, but is not lost). */
 static __always_inline struct ssl_state *learn_connection(__u32 tgid, __u64 ssl,
-                                                          const struct tlstap_conn_info *seen) {
+                                                          const struct tlstap_conn_info *seen,
+                                                          __u64 sk) {
   struct ssl_key key = {.tgid = tgid, .ssl = ssl};
   struct ssl_state *state = bpf_map_lookup_elem(&ssl_states, &key);
   if (!state) {
@@ -133,6 +170,9 @@ static __always_inline struct ssl_state *learn_connection(__u32 tgid, __u64 ssl,
     bpf_map_update_elem(&fd_ssl, &fd_key, &ssl, BPF_ANY);
     __u16 *role = bpf_map_lookup_elem(&fd_roles, &fd_key);
     state->conn.role = role ? *role : TLSTAP_ROLE_UNKNOWN;
+  }
+  if (seen->family == TLSTAP_AF_UNIX && state->conn.family != TLSTAP_AF_UNIX && sk) {
+    send_unix_names(tgid, ssl, state->conn.fd, sk);
   }
   if (seen->family != 0) {
     __s32 fd = state->conn.fd;

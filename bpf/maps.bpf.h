@@ -40,6 +40,7 @@ struct pending_call {
   __u8 function;
   struct tlstap_conn_info conn; /* socket I/O seen inside the call, if any */
   __s32 last_io_fd; /* fd of the latest I/O syscall inside the call (maybe not a socket) */
+  __u64 sk;         /* the struct sock that I/O went to */
 };
 
 struct {

@@ -88,7 +88,7 @@ static __always_inline int exit_ssl_call(struct pt_regs *ctx, __u8 direction) {
   if (call_len == 0) return 0;
 
   __u32 tgid = pid_tgid >> 32;
-  struct ssl_state *state = learn_connection(tgid, call.ssl, &call.conn);
+  struct ssl_state *state = learn_connection(tgid, call.ssl, &call.conn, call.sk);
   __u64 pos = 0;
   struct tlstap_conn_info conn = {.fd = -1};
   if (state) {

@@ -32,6 +32,7 @@ enum tlstap_event_kind {
   TLSTAP_EVENT_MMAP = 3,    /* a process mapped a file executable: look at its maps */
   TLSTAP_EVENT_EXIT = 4,    /* a whole process (thread group) exited */
   TLSTAP_EVENT_CLOSE = 5,   /* a traced connection's fd was closed */
+  TLSTAP_EVENT_UNIX_NAMES = 6, /* a Unix socket connection's paths, read while it is alive */
 };
 
 enum tlstap_function {
@@ -113,6 +114,20 @@ struct tlstap_close_event {
   __u64 ssl;
   __u64 bytes[2]; /* indexed by enum tlstap_direction */
   struct tlstap_conn_info conn;
+};
+
+#define TLSTAP_UNIX_PATH_LEN 108
+
+/* Sent once per SSL* on a Unix socket, before its first data event: the paths are read in
+ * the kernel because the socket may be gone by the time user space could look. An abstract
+ * name is shown with a leading '@'; an unbound socket has an empty name. */
+struct tlstap_unix_names_event {
+  struct tlstap_event_header header;
+  __s32 fd;
+  __u32 reserved;
+  __u64 ssl;
+  char local[TLSTAP_UNIX_PATH_LEN];
+  char peer[TLSTAP_UNIX_PATH_LEN];
 };
 
 /* Per-CPU loss counters, indexed by enum tlstap_loss_slot in the `losses` map. */

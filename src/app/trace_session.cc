@@ -191,7 +191,8 @@ int run_trace_session(const Options& options) {
        },
        [&](const tlstap_close_event& event) {
          connections.on_close(event, now_wall(), records);
-       }});
+       },
+       [&](const tlstap_unix_names_event& event) { connections.on_unix_names(event); }});
   Result<std::unique_ptr<RingBufferReader>> reader =
       RingBufferReader::open(tracer.ring_buffer_map_fd(), router);
   if (!reader) return fail(reader.error().message);

@@ -14,6 +14,7 @@ static_assert(offsetof(tlstap_data_event, conn) == 80);
 static_assert(offsetof(tlstap_data_event, comm) == 128);
 static_assert(offsetof(tlstap_data_event, data) == 144);
 static_assert(sizeof(tlstap_close_event) == 80);
+static_assert(sizeof(tlstap_unix_names_event) == 240);
 static_assert(offsetof(tlstap_data_event, data) % 8 == 0);
 static_assert(sizeof(tlstap_process_event) == 16);
 static_assert(sizeof(tlstap_loss_counters) == 24);

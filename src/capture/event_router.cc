@@ -34,6 +34,12 @@ void EventRouter::on_event(const void* data, size_t size) {
         process_events_.connection_closed(*static_cast<const tlstap_close_event*>(data));
       }
       return;
+    case TLSTAP_EVENT_UNIX_NAMES:
+      if (size < sizeof(tlstap_unix_names_event)) break;
+      if (process_events_.unix_names) {
+        process_events_.unix_names(*static_cast<const tlstap_unix_names_event*>(data));
+      }
+      return;
     default: break;
   }
   malformed_events_++;

@@ -16,6 +16,7 @@ struct ProcessEvents {
   std::function<void(pid_t)> changed;  // exec or executable mmap: look for new libraries
   std::function<void(pid_t)> exited;
   std::function<void(const tlstap_close_event&)> connection_closed;
+  std::function<void(const tlstap_unix_names_event&)> unix_names;
 };
 
 class EventRouter final : public EventHandler {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -90,6 +91,18 @@ void ConnectionTracker::fill_addresses(uint32_t pid, const tlstap_conn_info& inf
     // An accepted Unix socket carries its listener's path as its own name; a connecting one
     // is unbound, and its peer (the accepted socket) carries the path.
     pid_t process = static_cast<pid_t>(pid);
+    auto names = unix_names_.find({pid, static_cast<uint64_t>(info.fd)});
+    if (names != unix_names_.end()) {
+      connection.laddr = names->second.first;
+      connection.raddr = names->second.second;
+      connection.role = info.role == TLSTAP_ROLE_SERVER   ? Role::server
+                        : info.role == TLSTAP_ROLE_CLIENT ? Role::client
+                        : connection.laddr.empty()        ? Role::client
+                                                          : Role::server;
+      unix_names_.erase(names);
+      return;
+    }
+    // Without BPF's names (an older kernel layout): ask /proc while the socket lives.
     std::optional<uint64_t> inode = socket_inode(process, info.fd);
     std::optional<std::string> path = inode ? unix_socket_path(process, *inode) : std::nullopt;
     if (path) connection.laddr = *path;
@@ -149,6 +162,15 @@ void ConnectionTracker::on_close(const tlstap_close_event& event, uint64_t ts_ns
   generations_[key]++;
 }
 
+void ConnectionTracker::on_unix_names(const tlstap_unix_names_event& event) {
+  if (event.fd < 0) return;
+  auto text = [](const char* name) {
+    return std::string(name, strnlen(name, TLSTAP_UNIX_PATH_LEN));
+  };
+  unix_names_[{event.header.pid, static_cast<uint64_t>(event.fd)}] = {text(event.local),
+                                                                       text(event.peer)};
+}
+
 void ConnectionTracker::on_process_exit(uint32_t pid, uint64_t ts_ns, RecordSink& sink) {
   // Iterate by pid, not up to {pid + 1, 0}: that bound would wrap for the largest pid.
   auto it = connections_.lower_bound({pid, 0});
@@ -161,6 +183,8 @@ void ConnectionTracker::on_process_exit(uint32_t pid, uint64_t ts_ns, RecordSink
     generation = generations_.erase(generation);
   }
   start_times_.erase(pid);
+  auto names = unix_names_.lower_bound({pid, 0});
+  while (names != unix_names_.end() && names->first.first == pid) names = unix_names_.erase(names);
 }
 
 }  // namespace tlstap

@@ -25,6 +25,8 @@ class ConnectionTracker {
   void count(Connection& connection, Direction direction, uint64_t pos, uint64_t len);
 
   void on_close(const tlstap_close_event& event, uint64_t ts_ns, RecordSink& sink);
+  // Paths of a Unix socket connection, read by BPF while it was alive.
+  void on_unix_names(const tlstap_unix_names_event& event);
   void on_process_exit(uint32_t pid, uint64_t ts_ns, RecordSink& sink);
 
   size_t open_connections() const { return connections_.size(); }
@@ -40,6 +42,7 @@ class ConnectionTracker {
   std::map<Key, Connection> connections_;
   std::map<Key, uint32_t> generations_;  // bumped at each close: a reused fd is a new id
   std::map<uint32_t, uint64_t> start_times_;
+  std::map<Key, std::pair<std::string, std::string>> unix_names_;  // local, peer
 };
 
 }  // namespace tlstap
