@@ -2,6 +2,7 @@
 libssl from a new path is found (exec/mmap events) and captured."""
 import os
 import shutil
+import subprocess
 import unittest
 
 import harness
@@ -41,6 +42,35 @@ class DiscoveryTest(unittest.TestCase):
         records = tracer.stop()
         self.assertIn(copy, harness.read_bytes(maps_file).decode(), "client did not load the copy")
         self.assertIn(f"attached to {copy}", tracer.stderr())
+        self.assertEqual(captured_bytes(records, client.pid, "write"), payload)
+        self.assertEqual(captured_bytes(records, client.pid, "read"), reply)
+        self.assertEqual(lost_records(records), [])
+
+    def test_library_visible_only_inside_a_mount_namespace(self):
+        """Like a container: the client's libssl sits on a tmpfs mounted in the client's own
+        mount namespace, invisible from tlstap's. tlstap reaches it via /proc/PID/root."""
+        private = self.work.file("ns-lib")
+        os.makedirs(private)
+        tracer = harness.Tracer(self.work, "-v")
+        payload, reply = os.urandom(4000), os.urandom(2000)
+        harness.write_bytes(self.work.file("send"), payload)
+        harness.write_bytes(self.work.file("reply"), reply)
+        port = harness.free_port()
+        server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
+        client_cmd = (f"mount -t tmpfs tmpfs {private} && "
+                      f"cp {os.path.realpath(SYSTEM_LIBSSL)} {private}/libssl.so.3 && "
+                      f"LD_LIBRARY_PATH={private} exec {harness.PYTHON} {harness.PROGS}/tls_peer.py "
+                      f"client --port {port} --delay 1.0 --send-file {self.work.file('send')} "
+                      f"--received-file {self.work.file('client-received')}")
+        client = harness.track(subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", client_cmd]))
+        self.assertEqual(client.wait(timeout=60), 0)
+        self.assertEqual(server.wait(timeout=60), 0)
+        records = tracer.stop()
+        self.assertFalse(os.path.exists(os.path.join(private, "libssl.so.3")),
+                         "the library must not be visible outside the namespace")
+        self.assertIn(f"attached to {private}/libssl.so.3", tracer.stderr())
+        # exec keeps the pid: the python client is the unshare child's pid.
         self.assertEqual(captured_bytes(records, client.pid, "write"), payload)
         self.assertEqual(captured_bytes(records, client.pid, "read"), reply)
         self.assertEqual(lost_records(records), [])
