@@ -399,6 +399,7 @@ def main():
     parser.add_argument("--no-saturate", action="store_true", help="skip the saturation check")
     parser.add_argument("--seconds", type=float, help="untraced duration of each workload run")
     parser.add_argument("--rounds", type=int, help="repetitions (medians are shown)")
+    parser.add_argument("--only", help="run only the scenarios whose name contains this")
     parser.add_argument("--json", help="also write every measurement to this file")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -430,6 +431,8 @@ def main():
             results = {}
             for scenario in SCENARIOS:
                 name = scenario[0]
+                if args.only and args.only not in name:
+                    continue
                 count = calibrate(binaries, scenario, seconds)
                 runs = {c: [] for c in CONFIGS}
                 # Configs interleaved within each round: a slow minute hits all of them.

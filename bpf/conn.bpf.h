@@ -200,7 +200,7 @@ int on_close(struct trace_event_raw_sys_enter *ctx) {
         .bytes = {state->bytes[0], state->bytes[1]},
         .conn = state->conn,
     };
-    if (bpf_ringbuf_output(&events, &event, sizeof(event), 0) != 0) {
+    if (ring_output(&event, sizeof(event)) != 0) {
       struct tlstap_loss_counters *lost = loss_counters();
       if (lost) lost->process_events += 1;
     }

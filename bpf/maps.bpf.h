@@ -12,6 +12,8 @@ const volatile char filter_comm[TLSTAP_COMM_LEN] = {};
 const volatile bool follow_children = false; /* add forked children of traced tgids */
 const volatile __u32 port_filter_count = 0;  /* --port: either end must match */
 const volatile __u16 port_filters[TLSTAP_MAX_PORT_FILTERS] = {};
+/* Unconsumed ring bytes at which the reader is woken (0: wake for every event). */
+const volatile __u64 ring_wakeup_bytes = 0;
 
 /* Unique id of each traced call; chunks of one call share it. */
 __u64 next_call_id = 1;
@@ -101,6 +103,23 @@ struct {
   __type(key, __u32);
   __type(value, struct tlstap_loss_counters);
 } losses SEC(".maps");
+
+/* Puts an event in the ring. Waking the reader costs the traced thread an inter-processor
+ * interrupt (in a VM, an exit to the hypervisor): more than the rest of a small call's
+ * tracing. So events are left for the reader's periodic drain, and the reader is woken only
+ * when this event takes the backlog across ring_wakeup_bytes, long before the ring is full.
+ * The reader drains until the ring is empty before it sleeps again, so one wakeup per
+ * crossing is enough. */
+static __always_inline long ring_output(void *data, __u64 size) {
+  __u64 flags = 0;
+  if (ring_wakeup_bytes) {
+    __u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    flags = (queued < ring_wakeup_bytes && queued + size >= ring_wakeup_bytes)
+                ? BPF_RB_FORCE_WAKEUP
+                : BPF_RB_NO_WAKEUP;
+  }
+  return bpf_ringbuf_output(&events, data, size, flags);
+}
 
 static __always_inline struct tlstap_loss_counters *loss_counters(void) {
   __u32 zero = 0;

@@ -10,7 +10,7 @@ static __always_inline void notify_process(__u32 kind, __u32 tgid, __u32 ppid) {
       .header = {.kind = kind, .pid = tgid},
       .ppid = ppid,
   };
-  if (bpf_ringbuf_output(&events, &event, sizeof(event), 0) != 0) {
+  if (ring_output(&event, sizeof(event)) != 0) {
     struct tlstap_loss_counters *lost = loss_counters();
     if (lost) lost->process_events += 1;
   }

@@ -53,7 +53,7 @@ static long copy_one_chunk(__u32 index, struct chunk_copy *copy) {
     event->chunk_len = 0;
     len = 0;
   }
-  if (bpf_ringbuf_output(&events, event, TLSTAP_DATA_EVENT_HEADER_BYTES + len, 0) != 0) {
+  if (ring_output(event, TLSTAP_DATA_EVENT_HEADER_BYTES + len) != 0) {
     struct tlstap_loss_counters *lost = loss_counters();
     if (lost) {
       lost->events += 1;

@@ -1,11 +1,13 @@
 #include "app/trace_session.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -49,6 +51,10 @@ int fail(const std::string& message) {
 
 constexpr uint64_t kIncompleteCallTimeoutNs = 1'000'000'000;
 constexpr auto kHousekeepingInterval = std::chrono::milliseconds(100);
+// BPF does not wake the reader for each event (that costs the traced thread an interrupt);
+// the reader drains the ring this often, or sooner when BPF finds it a quarter full. This is
+// also the most a record waits before it is written.
+constexpr auto kDrainInterval = std::chrono::milliseconds(10);
 
 // Turns BPF's cumulative loss counters into `lost` records as they grow.
 class LossReporter {
@@ -180,6 +186,12 @@ int run_trace_session(const Options& options) {
                       "PATH");
   }
 
+  // After COMMAND was forked (it keeps the priority it was given), before the discovery
+  // thread starts (it inherits this one's).
+  if (setpriority(PRIO_PROCESS, 0, options.nice) != 0 && options.verbose) {
+    log(fmt::format("could not set the scheduling priority to {}: {}", options.nice,
+                    std::strerror(errno)));
+  }
   DiscoveryWorker worker(discovery);
   auto now_wall = [&] { return wall_clock.from_monotonic(clock_ns(CLOCK_MONOTONIC)); };
   EventRouter router(
@@ -211,7 +223,7 @@ int run_trace_session(const Options& options) {
   std::optional<int> child_status;
   std::optional<std::string> fatal;
   while (!g_stop_requested) {
-    Result<size_t> polled = (*reader)->poll(static_cast<int>(kHousekeepingInterval.count()));
+    Result<size_t> polled = (*reader)->poll(static_cast<int>(kDrainInterval.count()));
     if (!polled) {
       fatal = polled.error().message;
       break;

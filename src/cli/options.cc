@@ -55,6 +55,10 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
                "print what would be attached to, with the symbols found; exit");
   app.add_option("-d,--duration", options.duration_seconds, "stop after SECS")
       ->check(CLI::PositiveNumber);
+  app.add_option("--nice", options.nice,
+                 "scheduling priority of tlstap, -20..19 (default -10: ahead of the traced "
+                 "processes, so it keeps up with them)")
+      ->check(CLI::Range(-20, 19));
   app.add_flag("-q,--quiet", options.quiet, "no exit summary");
   app.add_flag("-v,--verbose", options.verbose, "libbpf and attach diagnostics on stderr");
   app.add_option("command", options.command, "run COMMAND (after --), trace it and its children");

@@ -27,6 +27,9 @@ struct Options {
   std::vector<std::string> libs;
   bool list_targets = false;
   std::optional<double> duration_seconds;
+  // Scheduling priority of tlstap's threads. Above the traced services' by default: a tracer
+  // that falls behind loses records, while one that catches up only has work because they do.
+  int nice = -10;
   bool quiet = false;
   bool verbose = false;
 };

@@ -36,7 +36,13 @@ Result<std::unique_ptr<RingBufferReader>> RingBufferReader::open(int map_fd,
 RingBufferReader::~RingBufferReader() { ring_buffer__free(ring_); }
 
 Result<size_t> RingBufferReader::poll(int timeout_ms) {
-  return handled_or_error(ring_buffer__poll(ring_, timeout_ms));
+  // BPF skips most wakeups, so a wait that times out is the normal way to find events:
+  // ring_buffer__poll consumes only after a wakeup, the drain after it takes the rest.
+  Result<size_t> woken = handled_or_error(ring_buffer__poll(ring_, timeout_ms));
+  if (!woken) return woken;
+  Result<size_t> drained = drain();
+  if (!drained) return drained;
+  return *woken + *drained;
 }
 
 Result<size_t> RingBufferReader::drain() { return handled_or_error(ring_buffer__consume(ring_)); }

@@ -24,7 +24,7 @@ class RingBufferReader {
   RingBufferReader(const RingBufferReader&) = delete;
   RingBufferReader& operator=(const RingBufferReader&) = delete;
 
-  // Waits up to timeout_ms for events and handles all that are there. Returns the number
+  // Waits up to timeout_ms (less if BPF wakes the reader) and handles all events there. Returns the number
   // handled; an interrupted wait (a signal) returns 0, not an error.
   Result<size_t> poll(int timeout_ms);
   // Handles everything already in the ring without waiting.

@@ -91,8 +91,10 @@ Result<std::unique_ptr<TracerBpf>> TracerBpf::load(const BpfConfig& config) {
   for (size_t i = 0; i < config.ports.size(); i++) {
     const_cast<__u16*>(config_data->port_filters)[i] = config.ports[i];
   }
-  int err = bpf_map__set_max_entries(skeleton->maps.events,
-                                     static_cast<__u32>(ring_buffer_size_for(config.ring_buffer_bytes)));
+  const uint64_t ring_bytes = ring_buffer_size_for(config.ring_buffer_bytes);
+  // The reader drains on a timer; BPF wakes it early only when a quarter of the ring is used.
+  config_data->ring_wakeup_bytes = ring_bytes / 4;
+  int err = bpf_map__set_max_entries(skeleton->maps.events, static_cast<__u32>(ring_bytes));
   if (err) return Error{fmt::format("sizing the ring buffer failed: {}", errno_text(err))};
 
   err = tlstap_bpf__load(skeleton);

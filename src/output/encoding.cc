@@ -1,6 +1,8 @@
 #include "output/encoding.h"
 
+#include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace tlstap {
 namespace {
@@ -11,6 +13,18 @@ void append_hex_byte(std::string& out, unsigned char byte) {
   out.push_back(kHexDigits[byte >> 4]);
   out.push_back(kHexDigits[byte & 0xf]);
 }
+
+constexpr char kBase64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// The two base64 characters of every 12-bit value.
+constexpr std::array<std::array<char, 2>, 4096> kBase64Pairs = [] {
+  std::array<std::array<char, 2>, 4096> pairs{};
+  for (size_t v = 0; v < pairs.size(); v++) {
+    pairs[v] = {kBase64Alphabet[v >> 6], kBase64Alphabet[v & 0x3f]};
+  }
+  return pairs;
+}();
 
 bool is_printable_ascii(unsigned char c) { return c >= 0x20 && c < 0x7f; }
 
@@ -45,27 +59,26 @@ size_t utf8_sequence_length(std::string_view text, size_t i) {
 }  // namespace
 
 void append_base64(std::string& out, std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t start = out.size();
   out.resize(start + (bytes.size() + 2) / 3 * 4);
   char* dst = out.data() + start;
   const auto* src = reinterpret_cast<const unsigned char*>(bytes.data());
   size_t i = 0;
+  // Base64 is most of the JSON encoder's time for large records: each 12 bits of input
+  // become two output characters with one table lookup instead of two.
   for (; i + 3 <= bytes.size(); i += 3) {
     uint32_t triple = (uint32_t{src[i]} << 16) | (uint32_t{src[i + 1]} << 8) | src[i + 2];
-    *dst++ = kAlphabet[(triple >> 18) & 0x3f];
-    *dst++ = kAlphabet[(triple >> 12) & 0x3f];
-    *dst++ = kAlphabet[(triple >> 6) & 0x3f];
-    *dst++ = kAlphabet[triple & 0x3f];
+    std::memcpy(dst, kBase64Pairs[triple >> 12].data(), 2);
+    std::memcpy(dst + 2, kBase64Pairs[triple & 0xfff].data(), 2);
+    dst += 4;
   }
   size_t rest = bytes.size() - i;
   if (rest > 0) {
     uint32_t triple = uint32_t{src[i]} << 16;
     if (rest == 2) triple |= uint32_t{src[i + 1]} << 8;
-    *dst++ = kAlphabet[(triple >> 18) & 0x3f];
-    *dst++ = kAlphabet[(triple >> 12) & 0x3f];
-    *dst++ = rest == 2 ? kAlphabet[(triple >> 6) & 0x3f] : '=';
+    *dst++ = kBase64Alphabet[(triple >> 18) & 0x3f];
+    *dst++ = kBase64Alphabet[(triple >> 12) & 0x3f];
+    *dst++ = rest == 2 ? kBase64Alphabet[(triple >> 6) & 0x3f] : '=';
     *dst++ = '=';
   }
 }

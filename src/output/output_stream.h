@@ -41,7 +41,7 @@ class OutputStream {
   const std::string& name() const { return name_; }
 
  private:
-  static constexpr size_t kFlushThreshold = 1 << 20;
+  static constexpr size_t kFlushThreshold = 256 << 10;
   OutputStream(int fd, bool owned, std::string name);
 
   int fd_;

@@ -63,6 +63,20 @@ class CliTest(unittest.TestCase):
         self.assertEqual(captured_bytes(records, child, "write"), payload)
         self.assertEqual(captured_bytes(records, child, "read"), b"pong")
 
+    def test_tracer_runs_ahead_of_the_command_which_keeps_its_priority(self):
+        """tlstap raises its own priority (so it keeps up), never the traced command's."""
+        out = self.work.file("priorities")
+        script = ("import os; parent = open(f'/proc/{os.getppid()}/stat').read(); "
+                  "nice = int(parent.rsplit(')', 1)[1].split()[16]); "
+                  f"open({out!r}, 'w').write(f'{{os.nice(0)}} {{nice}}')")
+        for args, expected_tracer_nice in (((), -10), (("--nice", "5"), 5)):
+            tracer = harness.Tracer(self.work, *args, command=[harness.PYTHON, "-c", script])
+            tracer.wait()
+            self.assertEqual(tracer.returncode, 0, tracer.stderr())
+            own, parent = (int(x) for x in harness.read_bytes(out).split())
+            self.assertEqual(own, os.nice(0), "the command kept the priority it was started with")
+            self.assertEqual(parent, expected_tracer_nice, "tlstap's own priority")
+
     def test_comm_filter(self):
         payload = os.urandom(1000)
         client, server, go = self.start_waiting_client("c", payload)

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace tlstap {
 namespace {
 
@@ -32,14 +35,46 @@ TEST(ParseByteSize, BadInputs) {
   }
 }
 
-// BUG (src/cli/options.cc, parse_byte_size): up to 12 digits are accepted and multiplied by
-// the unit without an overflow check, so a G suffix wraps around: "17179869185G" is
-// (2^34 + 1) GiB = 2^64 + 2^30 bytes, returned as exactly 1 GiB (accepted by
-// --buffer-size). Enable once the multiplication is checked.
+// Up to 12 digits times a unit can pass 2^64: "17179869185G" is 2^64 + 2^30 bytes and must
+// not wrap around to 1 GiB.
 TEST(ParseByteSize, OverflowIsRejected) {
   EXPECT_FALSE(parse_byte_size("17179869185G"));
   EXPECT_FALSE(parse_byte_size("999999999999G"));
   EXPECT_FALSE(parse_byte_size("999999999999GiB"));
+}
+
+Result<Options> parse(std::vector<std::string> args, int& exit_code) {
+  args.insert(args.begin(), "tlstap");
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  return parse_options(static_cast<int>(argv.size()), argv.data(), exit_code);
+}
+
+TEST(ParseOptions, NiceDefaultsAheadOfTracedProcessesAndCanBeChanged) {
+  int exit_code = 0;
+  Result<Options> defaults = parse({}, exit_code);
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->nice, -10);
+  Result<Options> normal = parse({"--nice", "0"}, exit_code);
+  ASSERT_TRUE(normal);
+  EXPECT_EQ(normal->nice, 0);
+  Result<Options> lowest = parse({"--nice", "19"}, exit_code);
+  ASSERT_TRUE(lowest);
+  EXPECT_EQ(lowest->nice, 19);
+}
+
+TEST(ParseOptions, NiceOutOfRangeIsAUsageError) {
+  for (const char* value : {"20", "-21", "high"}) {
+    SCOPED_TRACE(value);
+    int exit_code = 0;
+    testing::internal::CaptureStderr();  // CLI11 prints the usage error
+    testing::internal::CaptureStdout();
+    Result<Options> parsed = parse({"--nice", value}, exit_code);
+    testing::internal::GetCapturedStdout();
+    testing::internal::GetCapturedStderr();
+    EXPECT_FALSE(parsed);
+    EXPECT_NE(exit_code, 0);
+  }
 }
 
 }  // namespace
