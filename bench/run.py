@@ -263,13 +263,23 @@ def measure(binaries, config, scenario, count, workdir, extra_tlstap_args=()):
 
 # --- the table ------------------------------------------------------------------------------
 
+# A bulk run moves at most this much each way: its JSON (base64 of both the client's and the
+# server's copy, ~2.7x) then fits in what this machine's page cache takes at full speed, so
+# the table measures tlstap, not the disk. The disk's own limit is shown by --sustained.
+BULK_BYTES_CAP = 256 << 20
+
+
 def calibrate(binaries, scenario, target_seconds):
-    """A count that makes the untraced workload run about target_seconds."""
+    """A count that makes the untraced workload run about target_seconds (bulk: capped)."""
     _, mode, size, api = scenario
     probe = 2000 if mode == "pingpong" else 1000
-    w = run_workload(binaries, mode, size, api, probe)
-    per_iteration = w["seconds"] / probe
-    return max(200, int(target_seconds / per_iteration))
+    # Twice, the slower counts: one lucky probe once made a run ten times too long.
+    per_iteration = max(run_workload(binaries, mode, size, api, probe)["seconds"] / probe
+                        for _ in range(2))
+    count = max(200, int(target_seconds / per_iteration))
+    if mode == "bulk":
+        count = min(count, BULK_BYTES_CAP // size)
+    return count
 
 
 def median(values):
@@ -360,33 +370,70 @@ lost:            events/bytes tlstap reported lost (lost records / exit summary)
 
 # --- saturation -----------------------------------------------------------------------------
 
+def accounting_run(binaries, workdir, name, size, count, tlstap_args=()):
+    """One bulk transfer traced to a JSON file; True if captured + lost == moved exactly."""
+    scenario = (name, "bulk", size, "write")
+    r = measure(binaries, "file", scenario, count, workdir, extra_tlstap_args=tlstap_args)
+    w, c = r["workload"], r["check"]
+    moved = w["client_written"] + w["server_read"] + w["server_written"] + w["client_read"]
+    accounted = c["captured"] + c["lost_bytes"]
+    ok = accounted == moved and c["page_faults"] == 0
+    print(f"  {name:<11} {w['mb_per_s']:8.1f} MB/s  moved {moved:>11} B = captured "
+          f"{c['captured']:>11} + lost {c['lost_bytes']:>11} ({c['lost_events']} events, "
+          f"{c['truncated']} truncated records)  "
+          f"{'OK' if ok else '!!! MISMATCH: ' + str(accounted - moved) + ' B unaccounted'}")
+    if c["page_faults"]:
+        print(f"  !!! {c['page_faults']} records truncated by page faults: not counted as lost")
+    return ok, r
+
+
 def saturate(binaries, workdir, quick):
     """Overload tlstap (64 KiB ring buffer) and check the loss accounting byte for byte:
     captured + lost == moved, for every call the workload made."""
     print("Saturation: tlstap --buffer-size 64K -f json -o FILE; captured + lost must equal "
           "the bytes moved")
-    cases = [("bulk 1MiB", 1 << 20, 40 if quick else 200), ("bulk 16KiB", 16384,
-                                                            2000 if quick else 20000)]
+    cases = [("bulk 1MiB", 1 << 20, 40 if quick else 200),
+             ("bulk 16KiB", 16384, 2000 if quick else 20000)]
     all_ok = True
     for name, size, count in cases:
-        scenario = (name, "bulk", size, "write")
-        r = measure(binaries, "file", scenario, count, workdir,
-                    extra_tlstap_args=("--buffer-size", "64K"))
-        w, c = r["workload"], r["check"]
-        moved = w["client_written"] + w["server_read"] + w["server_written"] + w["client_read"]
-        accounted = c["captured"] + c["lost_bytes"]
-        ok = accounted == moved and c["page_faults"] == 0
+        ok, _ = accounting_run(binaries, workdir, name, size, count, ("--buffer-size", "64K"))
         all_ok &= ok
-        print(f"  {name:<11} {w['mb_per_s']:8.1f} MB/s  moved {moved:>11} B = captured "
-              f"{c['captured']:>11} + lost {c['lost_bytes']:>11} ({c['lost_events']} events, "
-              f"{c['truncated']} truncated records)  "
-              f"{'OK' if ok else '!!! MISMATCH: ' + str(accounted - moved) + ' B unaccounted'}")
-        if c["page_faults"]:
-            print(f"  !!! {c['page_faults']} records truncated by page faults: not counted as lost")
     if not all_ok:
         print("!!! SATURATION ACCOUNTING MISMATCH: tlstap lost bytes it did not report "
               "(or reported bytes it did not lose)")
     return all_ok
+
+
+def plain_write_mb_per_s(workdir, total_bytes):
+    """How fast this machine takes a file of total_bytes written in 256 KiB blocks (what
+    tlstap's output does), page cache and disk together."""
+    path = os.path.join(workdir, "plain-write")
+    block = os.urandom(256 << 10)
+    started = time.monotonic()
+    with open(path, "wb", buffering=0) as f:
+        for _ in range(max(1, total_bytes // len(block))):
+            f.write(block)
+    seconds = time.monotonic() - started
+    os.unlink(path)
+    return total_bytes / seconds / 1e6
+
+
+def sustained(binaries, workdir, seconds):
+    """A long full-speed transfer to a JSON file: when the file grows faster than the disk
+    takes it, tlstap falls behind and loses; the loss must be reported exactly."""
+    size = 16384
+    count = int(seconds * 480e6 / size)  # ~the speed of the traced transfer (the floor's)
+    print(f"Sustained: bulk 16 KiB writes for ~{seconds:.0f} s, tlstap -f json -o FILE (default "
+          "ring); loss is allowed here, silent loss is not")
+    # base64 of both the client's and the server's copy, plus ~300 bytes of fields per record
+    json_bytes = 2 * count * (size * 4 // 3 + 300)
+    disk_rate = plain_write_mb_per_s(workdir, json_bytes)
+    ok, r = accounting_run(binaries, workdir, "bulk 16KiB", size, count)
+    json_mb = r["file_mib"] * (1 << 20) / 1e6
+    json_rate = json_mb / (r["workload"]["seconds"] + r["lag_s"])
+    print(f"  tlstap wrote {json_mb:,.0f} MB of JSON at {json_rate:,.0f} MB/s; just before, this "
+          f"machine took a {json_bytes / 1e6:,.0f} MB file of plain writes at {disk_rate:,.0f} MB/s")
+    return ok
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -397,6 +444,9 @@ def main():
     parser.add_argument("--quick", action="store_true", help="~20 s smoke run")
     parser.add_argument("--saturate", action="store_true", help="only the saturation check")
     parser.add_argument("--no-saturate", action="store_true", help="skip the saturation check")
+    parser.add_argument("--sustained", type=float, metavar="SECS",
+                        help="also a long bulk transfer to a JSON file (default: 3 s; 0: none; "
+                        "--quick: none)")
     parser.add_argument("--seconds", type=float, help="untraced duration of each workload run")
     parser.add_argument("--rounds", type=int, help="repetitions (medians are shown)")
     parser.add_argument("--only", help="run only the scenarios whose name contains this")
@@ -450,6 +500,11 @@ def main():
             ok = all(results[n][c]["ok"] for n in results for c in ("file", "devnull"))
         if not args.no_saturate:
             ok &= saturate(binaries, workdir, args.quick)
+        sustained_seconds = args.sustained if args.sustained is not None else (
+            0 if args.quick or args.saturate else 3)
+        if sustained_seconds > 0:
+            print()
+            ok &= sustained(binaries, workdir, sustained_seconds)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(raw, f, indent=1, default=str)
