@@ -104,21 +104,21 @@ struct {
   __type(value, struct tlstap_loss_counters);
 } losses SEC(".maps");
 
-/* Puts an event in the ring. Waking the reader costs the traced thread an inter-processor
+/* Flags for an event of `size` bytes about to be put in the ring. Waking the reader costs the traced thread an inter-processor
  * interrupt (in a VM, an exit to the hypervisor): more than the rest of a small call's
  * tracing. So events are left for the reader's periodic drain, and the reader is woken only
  * when this event takes the backlog across ring_wakeup_bytes, long before the ring is full.
  * The reader drains until the ring is empty before it sleeps again, so one wakeup per
  * crossing is enough. */
+static __always_inline __u64 ring_wakeup_flags(__u64 size) {
+  if (!ring_wakeup_bytes) return 0;
+  __u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+  return (queued < ring_wakeup_bytes && queued + size >= ring_wakeup_bytes) ? BPF_RB_FORCE_WAKEUP
+                                                                            : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline long ring_output(void *data, __u64 size) {
-  __u64 flags = 0;
-  if (ring_wakeup_bytes) {
-    __u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-    flags = (queued < ring_wakeup_bytes && queued + size >= ring_wakeup_bytes)
-                ? BPF_RB_FORCE_WAKEUP
-                : BPF_RB_NO_WAKEUP;
-  }
-  return bpf_ringbuf_output(&events, data, size, flags);
+  return bpf_ringbuf_output(&events, data, size, ring_wakeup_flags(size));
 }
 
 static __always_inline struct tlstap_loss_counters *loss_counters(void) {
