@@ -60,12 +60,11 @@ int main(int argc, char** argv) {
   for (const char* function : {"SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex"}) {
     for (bool is_return : {true, false}) {
       LIBBPF_OPTS(bpf_uprobe_opts, options, .retprobe = is_return, .func_name = function);
-      bpf_program* program =
-          is_return ? skeleton->progs.empty_return : skeleton->progs.empty_enter;
+      bpf_program* program = is_return ? skeleton->progs.empty_return : skeleton->progs.empty_enter;
       bpf_link* link = bpf_program__attach_uprobe_opts(program, -1, lib.c_str(), 0, &options);
       if (!link) {
-        status = fail(std::string("uprobe on ") + function + " in " + lib + ": " +
-                      std::strerror(errno));
+        status =
+            fail(std::string("uprobe on ") + function + " in " + lib + ": " + std::strerror(errno));
         break;
       }
       links.push_back(link);

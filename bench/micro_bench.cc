@@ -135,7 +135,8 @@ BENCHMARK(BM_Reassemble)->Arg(64)->Arg(16 << 10)->Arg(1 << 20);
 
 // The whole per-event user-space path of `tlstap -f json -o FILE`, minus the ring buffer.
 void BM_ReassembleJson(benchmark::State& state) {
-  std::unique_ptr<RecordSink> sink = tlstap::make_sink(tlstap::OutputFormat::json, devnull_stream());
+  std::unique_ptr<RecordSink> sink =
+      tlstap::make_sink(tlstap::OutputFormat::json, devnull_stream());
   run_calls(state, static_cast<size_t>(state.range(0)), *sink);
   devnull_stream().flush();
 }
@@ -233,8 +234,9 @@ int main(int argc, char** argv) {
 
   FdStreamBuf report_buffer(report_fd);
   std::ostream report(&report_buffer);
-  benchmark::ConsoleReporter reporter(isatty(report_fd) ? benchmark::ConsoleReporter::OO_ColorTabular
-                                                        : benchmark::ConsoleReporter::OO_Tabular);
+  benchmark::ConsoleReporter reporter(isatty(report_fd)
+                                          ? benchmark::ConsoleReporter::OO_ColorTabular
+                                          : benchmark::ConsoleReporter::OO_Tabular);
   reporter.SetOutputStream(&report);
   reporter.SetErrorStream(&report);
   benchmark::RunSpecifiedBenchmarks(&reporter);

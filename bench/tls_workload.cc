@@ -79,13 +79,19 @@ Config parse_args(int argc, char** argv) {
     if (i + 1 >= argc) usage();
     std::string_view value = argv[++i];
     if (arg == "--mode") {
-      if (value == "pingpong") config.mode = Mode::pingpong;
-      else if (value == "bulk") config.mode = Mode::bulk;
-      else usage();
+      if (value == "pingpong")
+        config.mode = Mode::pingpong;
+      else if (value == "bulk")
+        config.mode = Mode::bulk;
+      else
+        usage();
     } else if (arg == "--api") {
-      if (value == "write") config.api = Api::write;
-      else if (value == "write_ex") config.api = Api::write_ex;
-      else usage();
+      if (value == "write")
+        config.api = Api::write;
+      else if (value == "write_ex")
+        config.api = Api::write_ex;
+      else
+        usage();
     } else if (arg == "--count") {
       config.count = parse_number(value);
     } else if (arg == "--size") {
@@ -340,8 +346,8 @@ void tune_socket(int fd) {
     report.bytes_read = report.bytes_written = total;
   } else {
     while (report.bytes_read < total) {
-      size_t got = io.read_some(buffer.data(), std::min<uint64_t>(buffer.size(),
-                                                                   total - report.bytes_read));
+      size_t got =
+          io.read_some(buffer.data(), std::min<uint64_t>(buffer.size(), total - report.bytes_read));
       if (got == 0) die("client closed early");
       read_hash.update(buffer.data(), got);
       report.bytes_read += got;
@@ -364,8 +370,7 @@ void tune_socket(int fd) {
   std::_Exit(0);
 }
 
-void run_client(const Config& config, uint16_t port, int report_fd, pid_t server_pid,
-                X509* cert) {
+void run_client(const Config& config, uint16_t port, int report_fd, pid_t server_pid, X509* cert) {
   CtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) die("SSL_CTX_new (client)");
   // Verify for real against the one certificate we trust: the handshake is the usual one.

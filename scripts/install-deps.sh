@@ -5,7 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   # build
   build-essential cmake pkg-config clang llvm lld libbpf-dev bpftool libelf-dev zlib1g-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libclang-rt-14-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libclang-rt-14-dev clang-format
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real TLS peers the e2e tests drive

@@ -29,8 +29,8 @@ int list_targets(const Options& options) {
     }
   }
   for (const Target& target : discovery.targets()) {
-    fmt::print("{} {} (dev {} inode {})\n", target.library, target.display_path,
-               target.id.device, target.id.inode);
+    fmt::print("{} {} (dev {} inode {})\n", target.library, target.display_path, target.id.device,
+               target.id.inode);
     for (const FunctionSymbol& function : target.functions) {
       fmt::print("  {:<13} file offset {:#x}\n", function.name, function.file_offset);
     }

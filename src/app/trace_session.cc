@@ -201,9 +201,7 @@ int run_trace_session(const Options& options) {
          worker.process_exited(pid);
          connections.on_process_exit(static_cast<uint32_t>(pid), now_wall(), records);
        },
-       [&](const tlstap_close_event& event) {
-         connections.on_close(event, now_wall(), records);
-       },
+       [&](const tlstap_close_event& event) { connections.on_close(event, now_wall(), records); },
        [&](const tlstap_unix_names_event& event) { connections.on_unix_names(event); }});
   Result<std::unique_ptr<RingBufferReader>> reader =
       RingBufferReader::open(tracer.ring_buffer_map_fd(), router);

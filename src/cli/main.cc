@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   tlstap::Result<tlstap::Options> options = tlstap::parse_options(argc, argv, exit_code);
   if (!options) {
-    if (!options.error().message.empty()) fmt::print(stderr, "tlstap: {}\n", options.error().message);
+    if (!options.error().message.empty())
+      fmt::print(stderr, "tlstap: {}\n", options.error().message);
     return exit_code;
   }
   if (options->list_targets) return tlstap::list_targets(*options);

@@ -19,8 +19,8 @@ std::optional<uint64_t> parse_byte_size(const std::string& text) {
   std::string unit = text.substr(digits);
   for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   static const std::map<std::string, uint64_t> kUnits = {
-      {"", 1},          {"B", 1},           {"K", 1 << 10},     {"KB", 1 << 10},
-      {"KIB", 1 << 10}, {"M", 1 << 20},     {"MB", 1 << 20},    {"MIB", 1 << 20},
+      {"", 1},           {"B", 1},           {"K", 1 << 10},     {"KB", 1 << 10},
+      {"KIB", 1 << 10},  {"M", 1 << 20},     {"MB", 1 << 20},    {"MIB", 1 << 20},
       {"G", 1ull << 30}, {"GB", 1ull << 30}, {"GIB", 1ull << 30}};
   auto unit_it = kUnits.find(unit);
   if (unit_it == kUnits.end()) return std::nullopt;
@@ -38,8 +38,10 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("-p,--pid", options.pids, "trace only this process (repeatable)");
   app.add_option("-u,--uid", options.uid, "trace only this user");
   app.add_option("-c,--comm", options.comm, "trace only processes with this command name");
-  app.add_option("--port", options.ports, "trace only connections with this port at either end "
-                 "(repeatable)")->check(CLI::Range(1, 65535));
+  app.add_option("--port", options.ports,
+                 "trace only connections with this port at either end "
+                 "(repeatable)")
+      ->check(CLI::Range(1, 65535));
   app.add_option("--host", options.host, "trace only connections with this address at either end");
   std::string format = "text";
   app.add_option("-f,--format", format, "text (default) | json | hex")
@@ -69,7 +71,7 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
     exit_code = app.exit(error);
     return Error{""};
   }
-  options.format = format == "json" ? OutputFormat::json
+  options.format = format == "json"  ? OutputFormat::json
                    : format == "hex" ? OutputFormat::hex
                                      : OutputFormat::text;
   std::optional<uint64_t> max = parse_byte_size(max_bytes);

@@ -29,9 +29,10 @@ std::optional<std::string> missing_tracing_privileges() {
   if (!has(kCapBpf)) missing.emplace_back("CAP_BPF");
   if (!has(kCapPerfmon)) missing.emplace_back("CAP_PERFMON");
   if (missing.empty()) return std::nullopt;
-  return fmt::format("missing {} (needed to load BPF programs and attach uprobes): "
-                     "run tlstap as root, e.g. with sudo",
-                     fmt::join(missing, " and "));
+  return fmt::format(
+      "missing {} (needed to load BPF programs and attach uprobes): "
+      "run tlstap as root, e.g. with sudo",
+      fmt::join(missing, " and "));
 }
 
 }  // namespace tlstap

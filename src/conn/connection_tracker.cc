@@ -117,17 +117,16 @@ void ConnectionTracker::fill_addresses(uint32_t pid, const tlstap_conn_info& inf
   }
 }
 
-Connection* ConnectionTracker::resolve(uint32_t pid, uint64_t ssl,
-                                             const tlstap_conn_info& info) {
+Connection* ConnectionTracker::resolve(uint32_t pid, uint64_t ssl, const tlstap_conn_info& info) {
   Key key = key_for(pid, ssl, info.fd);
   auto [it, inserted] = connections_.try_emplace(key);
   Connection& connection = it->second;
   if (inserted) {
     connection.fd = info.fd;
-    connection.id = info.fd >= 0 ? fmt::format("{}-{}-{}-{}", pid, process_start_time(pid),
-                                               info.fd, generations_[key])
-                                 : fmt::format("{}-{}-ssl{:x}-{}", pid, process_start_time(pid),
-                                               ssl, generations_[key]);
+    connection.id =
+        info.fd >= 0
+            ? fmt::format("{}-{}-{}-{}", pid, process_start_time(pid), info.fd, generations_[key])
+            : fmt::format("{}-{}-ssl{:x}-{}", pid, process_start_time(pid), ssl, generations_[key]);
   }
   if (connection.role == Role::unknown && info.family != 0) fill_addresses(pid, info, connection);
   return &connection;
@@ -168,7 +167,7 @@ void ConnectionTracker::on_unix_names(const tlstap_unix_names_event& event) {
     return std::string(name, strnlen(name, TLSTAP_UNIX_PATH_LEN));
   };
   unix_names_[{event.header.pid, static_cast<uint64_t>(event.fd)}] = {text(event.local),
-                                                                       text(event.peer)};
+                                                                      text(event.peer)};
 }
 
 void ConnectionTracker::on_process_exit(uint32_t pid, uint64_t ts_ns, RecordSink& sink) {

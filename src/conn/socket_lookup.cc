@@ -91,8 +91,8 @@ std::optional<uint64_t> unix_peer_inode(uint64_t inode) {
         header->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
       auto* message = static_cast<unix_diag_msg*>(NLMSG_DATA(header));
       int attributes_len = static_cast<int>(header->nlmsg_len - NLMSG_LENGTH(sizeof(*message)));
-      for (auto* attribute = reinterpret_cast<rtattr*>(message + 1); RTA_OK(attribute, attributes_len);
-           attribute = RTA_NEXT(attribute, attributes_len)) {
+      for (auto* attribute = reinterpret_cast<rtattr*>(message + 1);
+           RTA_OK(attribute, attributes_len); attribute = RTA_NEXT(attribute, attributes_len)) {
         if (attribute->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(attribute) >= sizeof(uint32_t)) {
           uint32_t value;
           std::memcpy(&value, RTA_DATA(attribute), sizeof(value));

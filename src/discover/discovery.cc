@@ -64,8 +64,8 @@ bool Discovery::consider(const std::string& open_path, const std::string& displa
   Result<std::vector<FunctionSymbol>> functions = find_functions(open_path, kOpenSslFunctions);
   if (!functions || functions->empty()) {
     if (why_not) {
-      *why_not = functions ? fmt::format("{}: no TLS functions", display_path)
-                           : functions.error().message;
+      *why_not =
+          functions ? fmt::format("{}: no TLS functions", display_path) : functions.error().message;
     }
     return false;
   }

@@ -24,8 +24,8 @@ class RingBufferReader {
   RingBufferReader(const RingBufferReader&) = delete;
   RingBufferReader& operator=(const RingBufferReader&) = delete;
 
-  // Waits up to timeout_ms (less if BPF wakes the reader) and handles all events there. Returns the number
-  // handled; an interrupted wait (a signal) returns 0, not an error.
+  // Waits up to timeout_ms (less if BPF wakes the reader) and handles all events there. Returns the
+  // number handled; an interrupted wait (a signal) returns 0, not an error.
   Result<size_t> poll(int timeout_ms);
   // Handles everything already in the ring without waiting.
   Result<size_t> drain();

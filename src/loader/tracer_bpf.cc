@@ -119,8 +119,8 @@ Status TracerBpf::attach_kernel_hooks(std::vector<std::string>* warnings) {
   for (bpf_program* program : {p.on_fork, p.on_exec, p.on_exit}) {
     bpf_link* link = bpf_program__attach(program);
     if (!link) {
-      return Error{fmt::format("attaching {} failed: {}", bpf_program__name(program),
-                               errno_text(errno))};
+      return Error{
+          fmt::format("attaching {} failed: {}", bpf_program__name(program), errno_text(errno))};
     }
     std::lock_guard lock(links_mutex_);
     links_.emplace_back(link);
@@ -169,8 +169,8 @@ Status TracerBpf::attach_target(const Target& target) {
         bpf_link* link = bpf_program__attach_uprobe_opts(program, -1, target.open_path.c_str(),
                                                          function.file_offset, &options);
         if (!link) {
-          return Error{fmt::format("uprobe on {} at {:#x}: {}", function.name,
-                                   function.file_offset, errno_text(errno))};
+          return Error{fmt::format("uprobe on {} at {:#x}: {}", function.name, function.file_offset,
+                                   errno_text(errno))};
         }
         attached.emplace_back(link);
       }

@@ -28,7 +28,7 @@ struct BpfConfig {
   std::optional<uid_t> uid;
   std::optional<std::string> comm;
   std::vector<uint16_t> ports;  // either end of the connection must match
-  bool verbose = false;  // libbpf's own log on stderr
+  bool verbose = false;         // libbpf's own log on stderr
 };
 
 struct LossTotals {

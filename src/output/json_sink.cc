@@ -22,8 +22,9 @@ class JsonSink final : public RecordSink {
                    r.library, r.function, direction_name(r.direction), r.len);
     append_base64(b, r.data);
     if (r.truncated()) {
-      fmt::format_to(std::back_inserter(b), R"(","truncated":true,"captured":{},"truncated_by":"{}")",
-                     r.data.size(), truncation_name(r.truncation));
+      fmt::format_to(std::back_inserter(b),
+                     R"(","truncated":true,"captured":{},"truncated_by":"{}")", r.data.size(),
+                     truncation_name(r.truncation));
     } else {
       b += "\",\"truncated\":false";
     }
@@ -41,16 +42,18 @@ class JsonSink final : public RecordSink {
     fmt::format_to(std::back_inserter(b), R"({{"type":"close","ts_ns":{},"pid":{})", r.ts_ns,
                    r.pid);
     append_connection(b, *r.connection);
-    fmt::format_to(std::back_inserter(b), R"(,"read_bytes":{},"write_bytes":{}}})"
-                                          "\n",
+    fmt::format_to(std::back_inserter(b),
+                   R"(,"read_bytes":{},"write_bytes":{}}})"
+                   "\n",
                    r.connection->bytes[0], r.connection->bytes[1]);
     out_.record_done();
     out_.flush_if_full();
   }
 
   void lost(const LostRecord& r) override {
-    fmt::format_to(std::back_inserter(out_.buffer()), R"({{"type":"lost","events":{},"bytes":{}}})"
-                                                      "\n",
+    fmt::format_to(std::back_inserter(out_.buffer()),
+                   R"({{"type":"lost","events":{},"bytes":{}}})"
+                   "\n",
                    r.events, r.bytes);
     out_.record_done();
     out_.flush_if_full();

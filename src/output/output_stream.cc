@@ -32,7 +32,9 @@ OutputStream::~OutputStream() {
   if (owned_ && fd_ >= 0) close(fd_);
 }
 
-OutputStream OutputStream::standard_output() { return OutputStream(STDOUT_FILENO, false, "stdout"); }
+OutputStream OutputStream::standard_output() {
+  return OutputStream(STDOUT_FILENO, false, "stdout");
+}
 
 Result<OutputStream> OutputStream::create_private_file(const std::string& path) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

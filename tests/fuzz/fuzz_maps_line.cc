@@ -22,8 +22,8 @@ namespace {
 std::string format_line(const tlstap::MapsEntry& e) {
   char head[160];
   snprintf(head, sizeof(head), "%" PRIx64 "-%" PRIx64 " %s %08" PRIx64 " %02x:%02x %" PRIu64,
-           e.start, e.end, e.executable ? "r-xp" : "r--p", e.file_offset, e.dev_major,
-           e.dev_minor, e.inode);
+           e.start, e.end, e.executable ? "r-xp" : "r--p", e.file_offset, e.dev_major, e.dev_minor,
+           e.inode);
   std::string line = head;
   if (!e.path.empty()) {
     line.append(26, ' ');  // the kernel pads before the path

@@ -78,7 +78,8 @@ TEST(ConnectionTracker, SameFdSameConnection) {
   Connection* a = tracker.resolve(kGonePid, 0x1000, ipv4(5, "10.0.0.1", 40000, "10.0.0.2", 443));
   Connection* b = tracker.resolve(kGonePid, 0x2000, ipv4(5, "10.0.0.1", 40000, "10.0.0.2", 443));
   EXPECT_EQ(a, b);  // keyed by (pid, fd) when the fd is known, whatever the SSL*
-  Connection* other_fd = tracker.resolve(kGonePid, 0x1000, ipv4(6, "10.0.0.1", 40001, "10.0.0.2", 443));
+  Connection* other_fd =
+      tracker.resolve(kGonePid, 0x1000, ipv4(6, "10.0.0.1", 40001, "10.0.0.2", 443));
   Connection* other_pid =
       tracker.resolve(kGonePid + 1, 0x1000, ipv4(5, "10.0.0.1", 40000, "10.0.0.2", 443));
   EXPECT_NE(a, other_fd);
@@ -86,7 +87,6 @@ TEST(ConnectionTracker, SameFdSameConnection) {
   std::set<std::string> ids = {a->id, other_fd->id, other_pid->id};
   EXPECT_EQ(ids.size(), 3u);
   EXPECT_EQ(tracker.open_connections(), 3u);
-
 
   EXPECT_EQ(a->fd, 5);
   EXPECT_EQ(a->laddr, "10.0.0.1");

@@ -21,8 +21,8 @@ extern "C" __attribute__((noinline, used)) int tlstap_test_local_function(int x)
 namespace tlstap {
 namespace {
 
-constexpr std::array<std::string_view, 4> kSslFunctions = {"SSL_read", "SSL_write",
-                                                           "SSL_read_ex", "SSL_write_ex"};
+constexpr std::array<std::string_view, 4> kSslFunctions = {"SSL_read", "SSL_write", "SSL_read_ex",
+                                                           "SSL_write_ex"};
 
 std::string file_bytes(const std::string& path, uint64_t offset, size_t size) {
   std::ifstream in(path, std::ios::binary);
@@ -174,7 +174,9 @@ TEST(FindFunctions, NonElfFilesAreErrors) {
   const std::string empty = dir.file("empty.so");
   test::write_file(empty, "");
   const std::string fake_magic = dir.file("fake-magic.so");
-  test::write_file(fake_magic, std::string("\x7f" "ELF", 4));  // magic, nothing more
+  test::write_file(fake_magic, std::string("\x7f"
+                                           "ELF",
+                                           4));  // magic, nothing more
 
   for (const std::string& path : {text, empty, fake_magic, dir.path()}) {
     SCOPED_TRACE(path);

@@ -129,7 +129,7 @@ TEST(JsonString, EscapesAndRoundTripsAscii) {
 }
 
 TEST(JsonString, ValidUtf8PassesThroughUnchanged) {
-  const std::string samples[] = {"caf\xc3\xa9", "\xe2\x82\xac 100", "\xf0\x9f\x98\x80",
+  const std::string samples[] = {"caf\xc3\xa9",  "\xe2\x82\xac 100", "\xf0\x9f\x98\x80",
                                  "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf",
                                  "\xee\x80\x80"};
   for (const std::string& text : samples) {
@@ -179,7 +179,7 @@ TEST(JsonString, InvalidUtf8BecomesEscapedBytes) {
       {"\xf4\x90\x80\x80", R"("\u00f4\u0090\u0080\u0080")"},  // > U+10FFFF
       {"\xf5\x80\x80\x80", R"("\u00f5\u0080\u0080\u0080")"},
       {"\xc3\xa9\xff\xc3\xa9", "\"\xc3\xa9\\u00ff\xc3\xa9\""},  // valid around invalid
-      {"\xe2\x82\x41", R"("\u00e2\u0082A")"},                 // continuation byte missing
+      {"\xe2\x82\x41", R"("\u00e2\u0082A")"},                   // continuation byte missing
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.expected);
@@ -265,8 +265,7 @@ TEST(TerminalSafe, NeverEmitsAControlOrHighByteAndIsReversible) {
 TEST(Hexdump, Layout) {
   // The expected lines are `hexdump -C` output (without its final offset line).
   EXPECT_EQ(hexdump(""), "");
-  EXPECT_EQ(hexdump("A"),
-            "00000000  41                                                |A|\n");
+  EXPECT_EQ(hexdump("A"), "00000000  41                                                |A|\n");
   EXPECT_EQ(hexdump("0123456789abcdef"),
             "00000000  30 31 32 33 34 35 36 37  38 39 61 62 63 64 65 66  |0123456789abcdef|\n");
   EXPECT_EQ(hexdump(std::string("0123456789abcdef\0", 17)),

@@ -27,9 +27,28 @@ TEST(ParseByteSize, UnitsAndPlainBytes) {
 }
 
 TEST(ParseByteSize, BadInputs) {
-  for (const char* text : {"", "M", "MiB", "-1", "-1M", "+1M", "1.5M", "1,5M", "1 M", " 1M",
-                           "1M ", "1MM", "1T", "1TB", "1Mi", "0x10", "1e6", "16 MiB", "k64",
-                           "1000000000000", "99999999999999999999", "1M\n"}) {
+  for (const char* text : {"",
+                           "M",
+                           "MiB",
+                           "-1",
+                           "-1M",
+                           "+1M",
+                           "1.5M",
+                           "1,5M",
+                           "1 M",
+                           " 1M",
+                           "1M ",
+                           "1MM",
+                           "1T",
+                           "1TB",
+                           "1Mi",
+                           "0x10",
+                           "1e6",
+                           "16 MiB",
+                           "k64",
+                           "1000000000000",
+                           "99999999999999999999",
+                           "1M\n"}) {
     SCOPED_TRACE(text);
     EXPECT_FALSE(parse_byte_size(text)) << *parse_byte_size(text);
   }

@@ -36,8 +36,8 @@ TEST(ParseMapsLine, SharedLibraryText) {
 }
 
 TEST(ParseMapsLine, NotExecutableAndTrailingNewline) {
-  auto entry = parse_maps_line(
-      "55d0c0a00000-55d0c0a21000 rw-p 00001000 103:02 42     /usr/bin/curl\n");
+  auto entry =
+      parse_maps_line("55d0c0a00000-55d0c0a21000 rw-p 00001000 103:02 42     /usr/bin/curl\n");
   ASSERT_TRUE(entry);
   EXPECT_FALSE(entry->executable);
   EXPECT_EQ(entry->dev_major, 0x103u);
@@ -74,8 +74,8 @@ TEST(ParseMapsLine, DeletedFileWithSpacesInPath) {
 }
 
 TEST(ParseMapsLine, DeletedSuffixInsideNameIsKept) {
-  auto entry = parse_maps_line(
-      "7f0000000000-7f0000001000 r-xp 00001000 08:01 77 /tmp/x (deleted).so");
+  auto entry =
+      parse_maps_line("7f0000000000-7f0000001000 r-xp 00001000 08:01 77 /tmp/x (deleted).so");
   ASSERT_TRUE(entry);
   EXPECT_FALSE(entry->deleted);
   EXPECT_EQ(entry->path, "/tmp/x (deleted).so");
@@ -124,22 +124,22 @@ TEST(ParseMapsLine, MalformedLines) {
       "garbage",
       "7f00-7f01",
       "7f00-7f01 r-xp",
-      "7f00-7f01 r-xp 00000000 fd:01",             // no inode
-      "7f00 r-xp 00000000 fd:01 12 /lib/x.so",      // no dash in the range
+      "7f00-7f01 r-xp 00000000 fd:01",               // no inode
+      "7f00 r-xp 00000000 fd:01 12 /lib/x.so",       // no dash in the range
       "zz00-7f01 r-xp 00000000 fd:01 12 /lib/x.so",  // not hex
       "7f00-7f0g r-xp 00000000 fd:01 12 /lib/x.so",
       "7f00-7f01 r-xp 0000000z fd:01 12 /lib/x.so",
-      "7f00-7f01 r-xp 00000000 fd01 12 /lib/x.so",   // no colon in the device
+      "7f00-7f01 r-xp 00000000 fd01 12 /lib/x.so",  // no colon in the device
       "7f00-7f01 r-xp 00000000 fd: 12 /lib/x.so",
       "7f00-7f01 r-xp 00000000 :01 12 /lib/x.so",
       "7f00-7f01 r-xp 00000000 fd:01 12a /lib/x.so",  // inode not decimal
       "7f00-7f01 r-xp 00000000 fd:01 -12 /lib/x.so",
-      "7f00-7f01 r-x 00000000 fd:01 12 /lib/x.so",    // perms too short
+      "7f00-7f01 r-x 00000000 fd:01 12 /lib/x.so",  // perms too short
       "-7f01 r-xp 00000000 fd:01 12 /lib/x.so",
       "7f00- r-xp 00000000 fd:01 12 /lib/x.so",
       "7f00-7f01 r-xp 00000000 fd:01 99999999999999999999999 /lib/x.so",  // inode overflows
-      "10000000000000000-7f01 r-xp 00000000 fd:01 12 /lib/x.so",         // start overflows
-      "7f00-7f01 r-xp 00000000 100000000:01 12 /lib/x.so",               // major overflows
+      "10000000000000000-7f01 r-xp 00000000 fd:01 12 /lib/x.so",          // start overflows
+      "7f00-7f01 r-xp 00000000 100000000:01 12 /lib/x.so",                // major overflows
   };
   for (const char* line : bad) {
     SCOPED_TRACE(line);

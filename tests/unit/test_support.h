@@ -51,8 +51,8 @@ inline std::optional<std::string> base64_decode(std::string_view text) {
       v[k] = value(c);
       if (v[k] < 0) return std::nullopt;
     }
-    uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) |
-                 uint32_t(v[3]);
+    uint32_t n =
+        (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
     out.push_back(static_cast<char>(n >> 16));
     if (pad < 2) out.push_back(static_cast<char>((n >> 8) & 0xff));
     if (pad < 1) out.push_back(static_cast<char>(n & 0xff));
@@ -75,8 +75,8 @@ class RecordingSink final : public RecordSink {
  public:
   void data(const DataRecord& r) override {
     records.push_back(CapturedRecord{r.ts_ns, r.pid, r.tid, r.uid, std::string(r.comm),
-                                     std::string(r.library), std::string(r.function),
-                                     r.direction, r.len, std::string(r.data), r.truncation});
+                                     std::string(r.library), std::string(r.function), r.direction,
+                                     r.len, std::string(r.data), r.truncation});
   }
   void lost(const LostRecord& r) override { losts.push_back(r); }
 
