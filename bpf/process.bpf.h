@@ -10,7 +10,9 @@ static __always_inline void notify_process(__u32 kind, __u32 tgid, __u32 ppid) {
       .header = {.kind = kind, .pid = tgid},
       .ppid = ppid,
   };
-  if (ring_output(&event, sizeof(event)) != 0) {
+  /* Unlike data, these wake the reader at once: a new process must be attached to before
+   * its first TLS call, and they are rare. */
+  if (bpf_ringbuf_output(&events, &event, sizeof(event), BPF_RB_FORCE_WAKEUP) != 0) {
     struct tlstap_loss_counters *lost = loss_counters();
     if (lost) lost->process_events += 1;
   }

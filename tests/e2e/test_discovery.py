@@ -1,5 +1,6 @@
 """Targets that appear after tlstap started: a process started later that loads a copy of
-libssl from a new path is found (exec/mmap events) and captured."""
+libssl from a new path, a library only visible in another mount namespace, and a statically
+linked executable that maps no libssl at all are found (exec/mmap events) and captured."""
 import os
 import shutil
 import subprocess
@@ -73,6 +74,38 @@ class DiscoveryTest(unittest.TestCase):
         # exec keeps the pid: the python client is the unshare child's pid.
         self.assertEqual(captured_bytes(records, client.pid, "write"), payload)
         self.assertEqual(captured_bytes(records, client.pid, "read"), reply)
+        self.assertEqual(lost_records(records), [])
+
+    def test_statically_linked_client_started_later(self):
+        """OpenSSL linked into the executable (libssl.a): found from the exec event through
+        the binary's .symtab; its SSL_write/SSL_read are captured byte for byte."""
+        static_client = os.environ.get("STATIC_TLS_CLIENT")
+        self.assertTrue(static_client and os.access(static_client, os.X_OK),
+                        "STATIC_TLS_CLIENT must name the built static_tls_client")
+        # A private copy: a new file identity, so nothing tlstap saw before can cover it.
+        binary = self.work.file("static_tls_client")
+        shutil.copy(static_client, binary)
+        ldd = subprocess.run(["ldd", binary], capture_output=True, text=True)
+        self.assertIn("not a dynamic executable", ldd.stdout + ldd.stderr)
+
+        tracer = harness.Tracer(self.work, "-v")
+        payload, reply = os.urandom(20000), os.urandom(7000)
+        harness.write_bytes(self.work.file("send"), payload)
+        harness.write_bytes(self.work.file("reply"), reply)
+        port = harness.free_port()
+        server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
+        # Started after tlstap; it waits 1 s (the attach deadline) before any TLS.
+        client = harness.track(subprocess.Popen([binary, str(port), self.work.file("send"),
+                                                 self.work.file("client-received"), "1.0"]))
+        self.assertEqual(client.wait(timeout=60), 0)
+        self.assertEqual(server.wait(timeout=60), 0)
+        records = tracer.stop()
+        self.assertIn(f"attached to {binary}", tracer.stderr())
+        self.assertEqual(harness.read_bytes(self.work.file("client-received")), reply)
+        self.assertEqual(captured_bytes(records, client.pid, "write"), payload)
+        self.assertEqual(captured_bytes(records, client.pid, "read"), reply)
+        (write,) = harness.data_records(records, client.pid, "write")
+        self.assertEqual((write["func"], write["len"]), ("SSL_write", len(payload)))
         self.assertEqual(lost_records(records), [])
 
 
