@@ -104,17 +104,34 @@ struct {
   __type(value, struct tlstap_loss_counters);
 } losses SEC(".maps");
 
-/* Flags for an event of `size` bytes about to be put in the ring. Waking the reader costs the traced thread an inter-processor
- * interrupt (in a VM, an exit to the hypervisor): more than the rest of a small call's
- * tracing. So events are left for the reader's periodic drain, and the reader is woken only
- * when this event takes the backlog across ring_wakeup_bytes, long before the ring is full.
- * The reader drains until the ring is empty before it sleeps again, so one wakeup per
- * crossing is enough. */
+/* When each CPU last forced a wakeup of the reader. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} last_forced_wakeup SEC(".maps");
+
+/* Flags for an event of `size` bytes about to be put in the ring. Waking the reader costs
+ * the traced thread an inter-processor interrupt (in a VM, an exit to the hypervisor): more
+ * than the rest of a small call's tracing. So events are left for the reader's periodic
+ * drain, and the reader is woken by the event that takes the backlog across
+ * ring_wakeup_bytes, long before the ring is full; it then drains until the ring is empty.
+ * Two CPUs can race past the threshold without either seeing the crossing, so above it an
+ * event also wakes the reader if its CPU has not done so for a millisecond. */
 static __always_inline __u64 ring_wakeup_flags(__u64 size) {
   if (!ring_wakeup_bytes) return 0;
   __u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-  return (queued < ring_wakeup_bytes && queued + size >= ring_wakeup_bytes) ? BPF_RB_FORCE_WAKEUP
-                                                                            : BPF_RB_NO_WAKEUP;
+  if (queued + size < ring_wakeup_bytes) return BPF_RB_NO_WAKEUP;
+  __u32 zero = 0;
+  __u64 *last = bpf_map_lookup_elem(&last_forced_wakeup, &zero);
+  __u64 now = bpf_ktime_get_ns();
+  bool crossing = queued < ring_wakeup_bytes;
+  if (last) {
+    if (!crossing && now - *last < 1000000) return BPF_RB_NO_WAKEUP;
+    *last = now;
+  }
+  return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline long ring_output(void *data, __u64 size) {

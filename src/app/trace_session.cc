@@ -52,9 +52,11 @@ int fail(const std::string& message) {
 constexpr uint64_t kIncompleteCallTimeoutNs = 1'000'000'000;
 constexpr auto kHousekeepingInterval = std::chrono::milliseconds(100);
 // BPF does not wake the reader for each event (that costs the traced thread an interrupt);
-// the reader drains the ring this often, or sooner when BPF finds it a quarter full. This is
-// also the most a record waits before it is written.
-constexpr auto kDrainInterval = std::chrono::milliseconds(10);
+// the reader drains the ring this often, or sooner when BPF finds it a quarter full. While
+// events flow it drains often (small batches stay in cache, records show up at once); when
+// a drain found nothing it sleeps longer, so an idle tracer barely wakes.
+constexpr auto kBusyDrainInterval = std::chrono::milliseconds(10);
+constexpr auto kIdleDrainInterval = std::chrono::milliseconds(100);
 
 // Turns BPF's cumulative loss counters into `lost` records as they grow.
 class LossReporter {
@@ -220,12 +222,14 @@ int run_trace_session(const Options& options) {
   Clock::time_point next_housekeeping = started + kHousekeepingInterval;
   std::optional<int> child_status;
   std::optional<std::string> fatal;
+  std::chrono::milliseconds drain_interval = kBusyDrainInterval;
   while (!g_stop_requested) {
-    Result<size_t> polled = (*reader)->poll(static_cast<int>(kDrainInterval.count()));
+    Result<size_t> polled = (*reader)->poll(static_cast<int>(drain_interval.count()));
     if (!polled) {
       fatal = polled.error().message;
       break;
     }
+    drain_interval = *polled > 0 ? kBusyDrainInterval : kIdleDrainInterval;
     Clock::time_point now = Clock::now();
     if (now >= next_housekeeping) {
       losses.report_new_losses();
