@@ -482,6 +482,9 @@ def main():
     print(f"tlstap benchmark: {os.cpu_count()} CPUs, {os.uname().release}, load "
           f"{os.getloadavg()[0]:.2f}; ~{seconds} s per run, {rounds} round(s), medians\n")
 
+    if args.only and not any(args.only in s[0] for s in SCENARIOS):
+        fail(f"--only {args.only!r} matches no scenario: "
+             f"{', '.join(s[0] for s in SCENARIOS)}")
     started = time.monotonic()
     raw = {}
     with tempfile.TemporaryDirectory(prefix="tlstap-bench-") as workdir:

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -57,6 +58,7 @@ constexpr auto kHousekeepingInterval = std::chrono::milliseconds(100);
 // a drain found nothing it sleeps longer, so an idle tracer barely wakes.
 constexpr auto kBusyDrainInterval = std::chrono::milliseconds(10);
 constexpr auto kIdleDrainInterval = std::chrono::milliseconds(100);
+constexpr auto kFinalDrainGrace = std::chrono::milliseconds(20);
 
 // Turns BPF's cumulative loss counters into `lost` records as they grow.
 class LossReporter {
@@ -190,7 +192,8 @@ int run_trace_session(const Options& options) {
 
   // After COMMAND was forked (it keeps the priority it was given), before the discovery
   // thread starts (it inherits this one's).
-  if (setpriority(PRIO_PROCESS, 0, options.nice) != 0 && options.verbose) {
+  if (setpriority(PRIO_PROCESS, 0, options.nice) != 0 && (options.nice_given || options.verbose)) {
+    // Without CAP_SYS_NICE the default cannot be applied either; tlstap still works.
     log(fmt::format("could not set the scheduling priority to {}: {}", options.nice,
                     std::strerror(errno)));
   }
@@ -245,8 +248,17 @@ int run_trace_session(const Options& options) {
     }
   }
 
-  if (Result<size_t> drained = (*reader)->drain(); !drained && !fatal) {
-    fatal = drained.error().message;
+  // Nothing new may enter the ring during the final drain: a call whose chunks were still
+  // being written would otherwise be cut off and reported as truncated by a full ring.
+  worker.stop();
+  tracer.detach_all();
+  for (int pass = 0; pass < 2; pass++) {
+    // A probe that was running when it was detached may still be finishing a record; the
+    // drain stops at a record not yet committed, so the second pass reads what it finished.
+    if (pass > 0) std::this_thread::sleep_for(kFinalDrainGrace);
+    if (Result<size_t> drained = (*reader)->drain(); !drained && !fatal) {
+      fatal = drained.error().message;
+    }
   }
   reassembler.finish_all();
   losses.report_new_losses();

@@ -57,10 +57,11 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
                "print what would be attached to, with the symbols found; exit");
   app.add_option("-d,--duration", options.duration_seconds, "stop after SECS")
       ->check(CLI::PositiveNumber);
-  app.add_option("--nice", options.nice,
-                 "scheduling priority of tlstap, -20..19 (default -10: ahead of the traced "
-                 "processes, so it keeps up with them)")
-      ->check(CLI::Range(-20, 19));
+  CLI::Option* nice =
+      app.add_option("--nice", options.nice,
+                     "scheduling priority of tlstap, -20..19 (default -10: ahead of the traced "
+                     "processes, so it keeps up with them)")
+          ->check(CLI::Range(-20, 19));
   app.add_flag("-q,--quiet", options.quiet, "no exit summary");
   app.add_flag("-v,--verbose", options.verbose, "libbpf and attach diagnostics on stderr");
   app.add_option("command", options.command, "run COMMAND (after --), trace it and its children");
@@ -71,6 +72,7 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
     exit_code = app.exit(error);
     return Error{""};
   }
+  options.nice_given = nice->count() > 0;
   options.format = format == "json"  ? OutputFormat::json
                    : format == "hex" ? OutputFormat::hex
                                      : OutputFormat::text;

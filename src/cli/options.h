@@ -13,6 +13,8 @@
 
 namespace tlstap {
 
+inline constexpr int kDefaultNice = -10;
+
 struct Options {
   std::vector<pid_t> pids;
   std::optional<uid_t> uid;
@@ -29,7 +31,8 @@ struct Options {
   std::optional<double> duration_seconds;
   // Scheduling priority of tlstap's threads. Above the traced services' by default: a tracer
   // that falls behind loses records, while one that catches up only has work because they do.
-  int nice = -10;
+  int nice = kDefaultNice;
+  bool nice_given = false;  // --nice was on the command line: failing to apply it is said
   bool quiet = false;
   bool verbose = false;
 };

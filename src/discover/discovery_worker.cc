@@ -14,13 +14,15 @@ constexpr auto kSecondLookDelay = std::chrono::milliseconds(300);
 DiscoveryWorker::DiscoveryWorker(Discovery& discovery)
     : discovery_(discovery), thread_([this] { run(); }) {}
 
-DiscoveryWorker::~DiscoveryWorker() {
+DiscoveryWorker::~DiscoveryWorker() { stop(); }
+
+void DiscoveryWorker::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_one();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void DiscoveryWorker::process_changed(pid_t pid) {

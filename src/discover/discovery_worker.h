@@ -19,6 +19,8 @@ class DiscoveryWorker {
  public:
   explicit DiscoveryWorker(Discovery& discovery);
   ~DiscoveryWorker();  // stops and joins
+  // Finishes the look in progress and attaches nothing more. Reports after it are ignored.
+  void stop();
   DiscoveryWorker(const DiscoveryWorker&) = delete;
   DiscoveryWorker& operator=(const DiscoveryWorker&) = delete;
 

@@ -92,8 +92,10 @@ Result<std::unique_ptr<TracerBpf>> TracerBpf::load(const BpfConfig& config) {
     const_cast<__u16*>(config_data->port_filters)[i] = config.ports[i];
   }
   const uint64_t ring_bytes = ring_buffer_size_for(config.ring_buffer_bytes);
-  // The reader drains on a timer; BPF wakes it early only when a quarter of the ring is used.
+  // The reader drains on a timer; BPF wakes it early when a quarter of the ring is used, and
+  // with every event past half.
   config_data->ring_wakeup_bytes = ring_bytes / 4;
+  config_data->ring_urgent_bytes = ring_bytes / 2;
   int err = bpf_map__set_max_entries(skeleton->maps.events, static_cast<__u32>(ring_bytes));
   if (err) return Error{fmt::format("sizing the ring buffer failed: {}", errno_text(err))};
 
@@ -178,8 +180,15 @@ Status TracerBpf::attach_target(const Target& target) {
   }
   if (attached.empty()) return Error{"none of its functions could be probed"};
   std::lock_guard lock(links_mutex_);
+  if (detached_) return Error{"tracing has stopped"};  // `attached` is detached on return
   for (Link& link : attached) links_.push_back(std::move(link));
   return Ok{};
+}
+
+void TracerBpf::detach_all() {
+  std::lock_guard lock(links_mutex_);
+  detached_ = true;
+  links_.clear();
 }
 
 Status TracerBpf::trace_pid(pid_t pid) {

@@ -53,6 +53,10 @@ class TracerBpf {
   Status attach_target(const Target& target);
   Status trace_pid(pid_t pid);
 
+  // Detaches every probe and kernel hook, so that the ring receives nothing more and a final
+  // drain reads everything. Nothing can be attached after it.
+  void detach_all();
+
   int ring_buffer_map_fd() const;
   // Entries in the per-connection maps (SSL* state, fd -> SSL*): bounded state is checkable.
   size_t connection_state_entries() const;
@@ -69,6 +73,7 @@ class TracerBpf {
   tlstap_bpf* skeleton_;
   std::mutex links_mutex_;
   std::vector<Link> links_;
+  bool detached_ = false;  // guarded by links_mutex_
 };
 
 // Rounds a requested ring buffer size to what the kernel accepts (a power of two pages).

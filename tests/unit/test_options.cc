@@ -74,9 +74,11 @@ TEST(ParseOptions, NiceDefaultsAheadOfTracedProcessesAndCanBeChanged) {
   Result<Options> defaults = parse({}, exit_code);
   ASSERT_TRUE(defaults);
   EXPECT_EQ(defaults->nice, -10);
+  EXPECT_FALSE(defaults->nice_given);  // a failure to apply the default is said only with -v
   Result<Options> normal = parse({"--nice", "0"}, exit_code);
   ASSERT_TRUE(normal);
   EXPECT_EQ(normal->nice, 0);
+  EXPECT_TRUE(normal->nice_given);
   Result<Options> lowest = parse({"--nice", "19"}, exit_code);
   ASSERT_TRUE(lowest);
   EXPECT_EQ(lowest->nice, 19);
