@@ -77,6 +77,39 @@ class CliTest(unittest.TestCase):
             self.assertEqual(own, os.nice(0), "the command kept the priority it was started with")
             self.assertEqual(parent, expected_tracer_nice, "tlstap's own priority")
 
+    def test_records_appear_while_the_traced_process_runs(self):
+        """BPF does not wake tlstap per event; its periodic drain must still write a record
+        within a fraction of a second, not at exit."""
+        payload = os.urandom(2000)
+        harness.write_bytes(self.work.file("send"), payload)
+        harness.write_bytes(self.work.file("reply"), b"ok")
+        port = harness.free_port()
+        tracer = harness.Tracer(self.work)
+        server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
+        paused, resume = self.work.file("paused"), self.work.file("resume")
+        client = harness.run_peer("client", "--port", str(port), "--send-file",
+                                  self.work.file("send"), "--received-file",
+                                  self.work.file("got"), "--message-size", "1000",
+                                  "--pause-after", "1000", "--pause-file", paused,
+                                  "--resume-file", resume)
+        harness.wait_for(lambda: os.path.exists(paused), 30, "the client's first 1000 bytes")
+        sent_at = time.monotonic()
+
+        def first_half_written():
+            try:
+                return captured_bytes(tracer.records(), client.pid, "write") == payload[:1000]
+            except ValueError:  # a line being written
+                return False
+
+        harness.wait_for(first_half_written, 2.0, "the record, while the client is paused")
+        latency = time.monotonic() - sent_at
+        self.assertLess(latency, 1.0)  # the drain runs every 10-100 ms
+        harness.write_bytes(resume, b"")
+        self.assertEqual(client.wait(timeout=60), 0)
+        self.assertEqual(server.wait(timeout=60), 0)
+        records = tracer.stop()
+        self.assertEqual(captured_bytes(records, client.pid, "write"), payload)
+
     def test_comm_filter(self):
         payload = os.urandom(1000)
         client, server, go = self.start_waiting_client("c", payload)
