@@ -10,9 +10,11 @@ static __always_inline void notify_process(__u32 kind, __u32 tgid, __u32 ppid) {
       .header = {.kind = kind, .pid = tgid},
       .ppid = ppid,
   };
-  /* Unlike data, these wake the reader at once: a new process must be attached to before
-   * its first TLS call, and they are rare. */
-  if (bpf_ringbuf_output(&events, &event, sizeof(event), BPF_RB_FORCE_WAKEUP) != 0) {
+  /* Unlike data, exec and mmap wake the reader at once: a new process must be attached to
+   * before its first TLS call. An exit can wait for the next drain. */
+  __u64 flags =
+      kind == TLSTAP_EVENT_EXIT ? ring_wakeup_flags(sizeof(event)) : BPF_RB_FORCE_WAKEUP;
+  if (bpf_ringbuf_output(&events, &event, sizeof(event), flags) != 0) {
     struct tlstap_loss_counters *lost = loss_counters();
     if (lost) lost->process_events += 1;
   }

@@ -274,6 +274,13 @@ int run_trace_session(const Options& options) {
   if (!options.quiet) {
     print_summary(counting.counts(), discovery.attached_count(), losses.process_events_lost());
   }
+  // Events the reader could not use mean a bug or a BPF/user-space mismatch: said even with -q.
+  if (uint64_t bad = router.malformed_events() + reassembler.malformed_chunks(); bad > 0) {
+    fmt::print(stderr,
+               "tlstap: {} malformed events from BPF were ignored ({} events, {} chunks): the "
+               "records they belonged to are incomplete; please report this\n",
+               bad, router.malformed_events(), reassembler.malformed_chunks());
+  }
   if (options.verbose) {
     fmt::print(stderr, "tlstap: {} connections still tracked; BPF connection state: {} entries\n",
                connections.open_connections(), tracer.connection_state_entries());

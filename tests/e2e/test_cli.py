@@ -110,6 +110,56 @@ class CliTest(unittest.TestCase):
         records = tracer.stop()
         self.assertEqual(captured_bytes(records, client.pid, "write"), payload)
 
+    def test_process_killed_inside_ssl_read(self):
+        """A server killed while it waits inside SSL_read: what it read before is captured,
+        the call that never returned yields nothing, and tracing goes on unharmed."""
+        payload = os.urandom(2000)
+        harness.write_bytes(self.work.file("send"), payload)
+        harness.write_bytes(self.work.file("reply"), b"never sent")
+        port = harness.free_port()
+        tracer = harness.Tracer(self.work)
+        server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
+        paused = self.work.file("paused")
+        client = harness.run_peer("client", "--port", str(port), "--send-file",
+                                  self.work.file("send"), "--received-file",
+                                  self.work.file("got"), "--message-size", "1000",
+                                  "--pause-after", "1000", "--pause-file", paused,
+                                  "--resume-file", self.work.file("never"))
+        harness.wait_for(lambda: os.path.exists(paused), 30, "the client's first 1000 bytes")
+
+        def server_has_read_them():
+            try:
+                return captured_bytes(tracer.records(), server.pid, "read") == payload[:1000]
+            except ValueError:  # a line being written
+                return False
+
+        harness.wait_for(server_has_read_them, 10, "the server's first read")
+        time.sleep(0.2)  # the server is now blocked inside its next SSL_read
+        server.kill()
+        server.wait()
+        client.kill()
+        client.wait()
+
+        # Tracing goes on: a later exchange is captured exactly.
+        again, reply = os.urandom(3000), os.urandom(500)
+        harness.write_bytes(self.work.file("send2"), again)
+        harness.write_bytes(self.work.file("reply2"), reply)
+        port2 = harness.free_port()
+        server2 = harness.start_peer_server(self.work, port2, len(again),
+                                            self.work.file("reply2"), name="server2")
+        client2 = harness.run_peer("client", "--port", str(port2), "--send-file",
+                                   self.work.file("send2"), "--received-file",
+                                   self.work.file("got2"))
+        self.assertEqual(client2.wait(timeout=60), 0)
+        self.assertEqual(server2.wait(timeout=60), 0)
+        records = tracer.stop()
+        self.assertEqual(tracer.returncode, 0, tracer.stderr())
+        self.assertEqual(captured_bytes(records, server.pid, "read"), payload[:1000])
+        self.assertEqual(captured_bytes(records, client2.pid, "write"), again)
+        self.assertEqual(captured_bytes(records, client2.pid, "read"), reply)
+        self.assertEqual(captured_bytes(records, server2.pid, "read"), again)
+        self.assertNotIn("malformed", tracer.stderr())
+
     def test_comm_filter(self):
         payload = os.urandom(1000)
         client, server, go = self.start_waiting_client("c", payload)
