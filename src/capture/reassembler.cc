@@ -54,6 +54,7 @@ void Reassembler::emit(const CallMeta& meta, std::string_view bytes, Truncation 
   if (connections_) {
     Connection* connection = connections_->resolve(meta.pid, meta.ssl, meta.conn);
     connections_->count(*connection, record.direction, meta.pos, meta.call_len);
+    if (connection->comm != record.comm) connection->comm = record.comm;  // rarely changes
     record.connection = connection;
   }
   sink_.data(record);

@@ -18,6 +18,7 @@ struct Connection {
   uint16_t rport = 0;
   Role role = Role::unknown;
   uint64_t bytes[2] = {0, 0};  // per Direction (read, write), as far as records showed
+  std::string comm;            // of the process's latest record on it, for its close record
 };
 
 std::string_view role_name(Role role);

@@ -41,6 +41,10 @@ class JsonSink final : public RecordSink {
     std::string& b = out_.buffer();
     fmt::format_to(std::back_inserter(b), R"({{"type":"close","ts_ns":{},"pid":{})", r.ts_ns,
                    r.pid);
+    if (!r.connection->comm.empty()) {
+      b += R"(,"comm":)";
+      append_json_string(b, r.connection->comm);
+    }
     append_connection(b, *r.connection);
     fmt::format_to(std::back_inserter(b),
                    R"(,"read_bytes":{},"write_bytes":{}}})"

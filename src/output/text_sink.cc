@@ -47,7 +47,9 @@ class TextSink final : public RecordSink {
   void close(const CloseRecord& r) override {
     std::string& b = out_.buffer();
     append_clock(b, r.ts_ns);
-    fmt::format_to(std::back_inserter(b), " [{}] ", r.pid);
+    b += ' ';
+    append_terminal_safe(b, r.connection->comm);
+    fmt::format_to(std::back_inserter(b), "[{}] ", r.pid);
     append_endpoints(b, *r.connection, " - ");
     fmt::format_to(std::back_inserter(b), " closed: {} bytes written, {} bytes read ({})\n\n",
                    r.connection->bytes[1], r.connection->bytes[0], r.connection->id);

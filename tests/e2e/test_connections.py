@@ -64,6 +64,7 @@ class ConnectionTest(unittest.TestCase):
         closes = {r["conn"]: r for r in records if r["type"] == "close"}
         for conn, seen in ((c["conn"], client_bytes), (s["conn"], server_bytes)):
             self.assertIn(conn, closes)
+            self.assertEqual(closes[conn]["comm"], c["comm"])  # both peers are python3
             self.assertEqual(closes[conn]["write_bytes"], seen.get((conn, "write"), 0))
             self.assertEqual(closes[conn]["read_bytes"], seen.get((conn, "read"), 0))
 

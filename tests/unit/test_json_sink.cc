@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "conn/connection.h"
 #include "output/output_stream.h"
 #include "output/sinks.h"
 #include "test_support.h"
@@ -187,6 +188,44 @@ TEST(JsonSink, LostRecord) {
   ASSERT_EQ(lines.size(), 1u);
   json object = json::parse(lines[0]);
   EXPECT_EQ(object, json::parse(R"({"type":"lost","events":3,"bytes":49152})"));
+}
+
+Connection closed_connection(std::string comm) {
+  Connection c;
+  c.id = "812-411752-5-0";
+  c.fd = 5;
+  c.laddr = "127.0.0.1";
+  c.lport = 39692;
+  c.raddr = "127.0.0.1";
+  c.rport = 443;
+  c.role = Role::client;
+  c.bytes[0] = 96042;  // read
+  c.bytes[1] = 86;     // written
+  c.comm = std::move(comm);
+  return c;
+}
+
+TEST(JsonSink, CloseRecordNamesTheProcessAndItsByteCounts) {
+  SinkFile file(OutputFormat::json);
+  Connection connection = closed_connection("cu\"rl");
+  file.sink().close(CloseRecord{1764050000123456789ull, 812, &connection});
+  std::vector<std::string> lines = lines_of(file.contents());
+  ASSERT_EQ(lines.size(), 1u);
+  json object = json::parse(lines[0]);
+  EXPECT_EQ(object, json::parse(R"({"type":"close","ts_ns":1764050000123456789,"pid":812,
+      "comm":"cu\"rl","conn":"812-411752-5-0","fd":5,"laddr":"127.0.0.1","lport":39692,
+      "raddr":"127.0.0.1","rport":443,"role":"client","read_bytes":96042,"write_bytes":86})"));
+}
+
+TEST(TextSink, CloseRecordNamesTheProcessTerminalSafely) {
+  SinkFile file(OutputFormat::text);
+  Connection connection = closed_connection(std::string("nginx\x1b[2J", 9));
+  file.sink().close(CloseRecord{0, 812, &connection});
+  std::string out = file.contents();
+  EXPECT_NE(out.find("nginx\\x1b[2J[812] 127.0.0.1:39692 - 127.0.0.1:443 closed: 86 bytes "
+                     "written, 96042 bytes read (812-411752-5-0)"),
+            std::string::npos)
+      << out;
 }
 
 TEST(JsonSink, ManyRecordsOneLineEach) {
