@@ -274,11 +274,13 @@ int run_trace_session(const Options& options) {
   if (!options.quiet) {
     print_summary(counting.counts(), discovery.attached_count(), losses.process_events_lost());
   }
-  // Events the reader could not use mean a bug or a BPF/user-space mismatch: said even with -q.
+  // Events the reader could not use (a bug, a BPF/user-space mismatch, or chunks arriving after
+  // their call was given up on) mean incomplete records: said even with -q.
   if (uint64_t bad = router.malformed_events() + reassembler.malformed_chunks(); bad > 0) {
     fmt::print(stderr,
-               "tlstap: {} malformed events from BPF were ignored ({} events, {} chunks): the "
-               "records they belonged to are incomplete; please report this\n",
+               "tlstap: {} events from BPF could not be used ({} malformed events; {} chunks "
+               "that fit no call: malformed, or late parts of calls already written as "
+               "incomplete after a stall of over 1 s)\n",
                bad, router.malformed_events(), reassembler.malformed_chunks());
   }
   if (options.verbose) {

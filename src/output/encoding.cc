@@ -111,20 +111,36 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
-void append_terminal_safe(std::string& out, std::string_view bytes) {
+namespace {
+
+void append_escaped(std::string& out, std::string_view bytes, bool keep_layout) {
   for (char ch : bytes) {
     unsigned char c = static_cast<unsigned char>(ch);
-    if ((is_printable_ascii(c) && c != '\\') || c == '\n' || c == '\t') {
+    if ((is_printable_ascii(c) && c != '\\') || (keep_layout && (c == '\n' || c == '\t'))) {
       out.push_back(ch);
     } else if (c == '\\') {
       out += "\\\\";
     } else if (c == '\r') {
       out += "\\r";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
     } else {
       out += "\\x";
       append_hex_byte(out, c);
     }
   }
+}
+
+}  // namespace
+
+void append_terminal_safe(std::string& out, std::string_view bytes) {
+  append_escaped(out, bytes, /*keep_layout=*/true);
+}
+
+void append_terminal_safe_field(std::string& out, std::string_view bytes) {
+  append_escaped(out, bytes, /*keep_layout=*/false);
 }
 
 void append_hexdump(std::string& out, std::string_view bytes) {

@@ -18,6 +18,10 @@ void append_json_string(std::string& out, std::string_view text);
 // carriage return as \r, everything else as \xNN. A terminal is never sent a control byte.
 void append_terminal_safe(std::string& out, std::string_view bytes);
 
+// A terminal-safe header field (a comm, a socket path): as above, but newline as \n and tab
+// as \t too, so a field never starts a line of its own that could pass for a record.
+void append_terminal_safe_field(std::string& out, std::string_view bytes);
+
 // hexdump -C style lines: offset, 16 bytes in hex, the printable ones between bars.
 void append_hexdump(std::string& out, std::string_view bytes);
 

@@ -19,7 +19,7 @@ class TextSink final : public RecordSink {
     std::string& b = out_.buffer();
     append_clock(b, r.ts_ns);
     b += ' ';
-    append_terminal_safe(b, r.comm);  // a process chooses its own name: never trust it
+    append_terminal_safe_field(b, r.comm);  // a process chooses its own name: never trust it
     fmt::format_to(std::back_inserter(b), "[{}/{}]", r.pid, r.tid);
     if (r.connection) {
       b += ' ';
@@ -48,7 +48,7 @@ class TextSink final : public RecordSink {
     std::string& b = out_.buffer();
     append_clock(b, r.ts_ns);
     b += ' ';
-    append_terminal_safe(b, r.connection->comm);
+    append_terminal_safe_field(b, r.connection->comm);
     fmt::format_to(std::back_inserter(b), "[{}] ", r.pid);
     append_endpoints(b, *r.connection, " - ");
     fmt::format_to(std::back_inserter(b), " closed: {} bytes written, {} bytes read ({})\n\n",
@@ -73,7 +73,7 @@ class TextSink final : public RecordSink {
       if (addr.empty()) {
         b += c.fd >= 0 ? fmt::format("fd {}", c.fd) : std::string("?");
       } else if (port == 0) {
-        append_terminal_safe(b, addr);  // a Unix socket's path, chosen by a process
+        append_terminal_safe_field(b, addr);  // a Unix socket's path, chosen by a process
       } else if (addr.find(':') != std::string::npos) {
         fmt::format_to(std::back_inserter(b), "[{}]:{}", addr, port);
       } else {

@@ -236,6 +236,13 @@ std::string terminal_unescape(std::string_view text) {
   return out;
 }
 
+TEST(TerminalSafeField, NewlineAndTabAreEscapedToo) {
+  std::string out;
+  append_terminal_safe_field(out, "x\n07:10:21.0 y[1]\t\r\\\x1b");
+  EXPECT_EQ(out, "x\\n07:10:21.0 y[1]\\t\\r\\\\\\x1b");
+  EXPECT_EQ(out.find('\n'), std::string::npos);
+}
+
 TEST(TerminalSafe, KnownEscapes) {
   EXPECT_EQ(terminal_safe("GET / HTTP/1.1\r\n\tx"), "GET / HTTP/1.1\\r\n\tx");
   EXPECT_EQ(terminal_safe("a\\b"), "a\\\\b");
