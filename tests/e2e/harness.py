@@ -4,8 +4,10 @@ Every test compares the bytes tlstap captured with the bytes the peer itself say
 or received: exact equality, never "contains".
 """
 import base64
+import errno
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -56,10 +58,38 @@ def main():
     unittest.main(verbosity=2)
 
 
+_ports_handed_out = set()
+
+
+def _bindable(family, address, port):
+    try:
+        with socket.socket(family) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((address, port))
+        return True
+    except OSError as error:
+        # A machine without IPv6 has no ::1 at all: that family does not decide.
+        return family == socket.AF_INET6 and error.errno in (errno.EADDRNOTAVAIL,
+                                                             errno.EAFNOSUPPORT)
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port for a test server, below the kernel's ephemeral range (32768-60999 here): a port
+    from that range can be taken by any outgoing connection between this check and the
+    server's bind, which made a test fail now and then."""
+    low, _ = (int(x) for x in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    candidates = list(range(20000, max(20001, low)))
+    random.shuffle(candidates)
+    for port in candidates:
+        if port in _ports_handed_out:
+            continue
+        if not all(_bindable(family, address, port)
+                   for family, address in ((socket.AF_INET, "127.0.0.1"),
+                                           (socket.AF_INET6, "::1"))):
+            continue
+        _ports_handed_out.add(port)
+        return port
+    raise AssertionError("no free port below the ephemeral range")
 
 
 class Workdir:
