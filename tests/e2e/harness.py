@@ -192,6 +192,15 @@ class Tracer:
         with open(self.output) as f:
             return [json.loads(line) for line in f if line.strip()]
 
+    def wait_for_bytes(self, pid, direction, expected, timeout, what):
+        """Waits, while tlstap runs, until `pid`'s captured `direction` bytes are `expected`."""
+        def captured():
+            try:
+                return captured_bytes(self.records(), pid, direction) == expected
+            except ValueError:  # the line tlstap is writing right now
+                return False
+        wait_for(captured, timeout, what)
+
 
 def data_records(records, pid=None, direction=None):
     return [r for r in records if r["type"] == "data" and (pid is None or r["pid"] == pid)

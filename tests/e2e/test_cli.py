@@ -77,6 +77,14 @@ class CliTest(unittest.TestCase):
             self.assertEqual(own, os.nice(0), "the command kept the priority it was started with")
             self.assertEqual(parent, expected_tracer_nice, "tlstap's own priority")
 
+    def start_pausing_client(self, port, *extra):
+        """A client that sends the first 1000 bytes of `send`, touches `paused`, and waits for
+        its --resume-file before the rest."""
+        return harness.run_peer("client", "--port", str(port), "--send-file",
+                                self.work.file("send"), "--received-file", self.work.file("got"),
+                                "--message-size", "1000", "--pause-after", "1000",
+                                "--pause-file", self.work.file("paused"), *extra)
+
     def test_records_appear_while_the_traced_process_runs(self):
         """BPF does not wake tlstap per event; its periodic drain must still write a record
         while the traced process runs, not at exit. Only the two peers are traced (--pid), so
@@ -87,26 +95,17 @@ class CliTest(unittest.TestCase):
         port = harness.free_port()
         server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
         ready, go = self.work.file("ready"), self.work.file("go")
-        paused, resume = self.work.file("paused"), self.work.file("resume")
-        client = harness.run_peer("client", "--port", str(port), "--send-file",
-                                  self.work.file("send"), "--received-file",
-                                  self.work.file("got"), "--message-size", "1000",
-                                  "--pause-after", "1000", "--pause-file", paused,
-                                  "--resume-file", resume, "--ready-file", ready,
-                                  "--wait-file", go)
+        resume = self.work.file("resume")
+        client = self.start_pausing_client(port, "--resume-file", resume, "--ready-file", ready,
+                                           "--wait-file", go)
         harness.wait_for(lambda: os.path.exists(ready), 30, "the client to load libssl")
         tracer = harness.Tracer(self.work, "--pid", str(client.pid), "--pid", str(server.pid))
         harness.write_bytes(go, b"")
-        harness.wait_for(lambda: os.path.exists(paused), 30, "the client's first 1000 bytes")
-
-        def first_half_written():
-            try:
-                return captured_bytes(tracer.records(), client.pid, "write") == payload[:1000]
-            except ValueError:  # a line being written
-                return False
-
+        harness.wait_for(lambda: os.path.exists(self.work.file("paused")), 30,
+                         "the client's first 1000 bytes")
         # The drain runs every 10-100 ms; 5 s leaves room for a loaded CI machine.
-        harness.wait_for(first_half_written, 5.0, "the record, while the client is paused")
+        tracer.wait_for_bytes(client.pid, "write", payload[:1000], 5.0,
+                              "the record, while the client is paused")
         self.assertIsNone(tracer.process.poll(), "tlstap is still tracing")
         harness.write_bytes(resume, b"")
         self.assertEqual(client.wait(timeout=60), 0)
@@ -124,21 +123,10 @@ class CliTest(unittest.TestCase):
         port = harness.free_port()
         tracer = harness.Tracer(self.work)
         server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
-        paused = self.work.file("paused")
-        client = harness.run_peer("client", "--port", str(port), "--send-file",
-                                  self.work.file("send"), "--received-file",
-                                  self.work.file("got"), "--message-size", "1000",
-                                  "--pause-after", "1000", "--pause-file", paused,
-                                  "--resume-file", self.work.file("never"))
-        harness.wait_for(lambda: os.path.exists(paused), 30, "the client's first 1000 bytes")
-
-        def server_has_read_them():
-            try:
-                return captured_bytes(tracer.records(), server.pid, "read") == payload[:1000]
-            except ValueError:  # a line being written
-                return False
-
-        harness.wait_for(server_has_read_them, 10, "the server's first read")
+        client = self.start_pausing_client(port, "--resume-file", self.work.file("never"))
+        harness.wait_for(lambda: os.path.exists(self.work.file("paused")), 30,
+                         "the client's first 1000 bytes")
+        tracer.wait_for_bytes(server.pid, "read", payload[:1000], 10, "the server's first read")
 
         def blocked_in_a_read():  # inside its next SSL_read, waiting for the socket
             with open(f"/proc/{server.pid}/syscall") as f:

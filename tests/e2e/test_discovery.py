@@ -19,6 +19,16 @@ class DiscoveryTest(unittest.TestCase):
     def tearDown(self):
         self.work.cleanup()
 
+    def start_server(self, payload_size, reply_size):
+        """Random bytes for the client to send (file `send`) and a server that reads them and
+        replies with random bytes of its own; returns (payload, reply, port, server)."""
+        payload, reply = os.urandom(payload_size), os.urandom(reply_size)
+        harness.write_bytes(self.work.file("send"), payload)
+        harness.write_bytes(self.work.file("reply"), reply)
+        port = harness.free_port()
+        server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
+        return payload, reply, port, server
+
     def test_new_process_with_libssl_copy_at_new_path(self):
         libdir = self.work.file("private-lib")
         os.makedirs(libdir)
@@ -27,11 +37,7 @@ class DiscoveryTest(unittest.TestCase):
 
         tracer = harness.Tracer(self.work, "-v")  # everything on the machine
         self.assertNotIn(copy, tracer.stderr())
-        payload, reply = os.urandom(5000), os.urandom(3000)
-        harness.write_bytes(self.work.file("send"), payload)
-        harness.write_bytes(self.work.file("reply"), reply)
-        port = harness.free_port()
-        server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
+        payload, reply, port, server = self.start_server(5000, 3000)
         maps_file = self.work.file("client-maps")
         # The client loads the copy, then waits 1 s (the attach deadline) before any TLS.
         client = harness.run_peer("client", "--port", str(port), "--send-file",
@@ -53,11 +59,7 @@ class DiscoveryTest(unittest.TestCase):
         private = self.work.file("ns-lib")
         os.makedirs(private)
         tracer = harness.Tracer(self.work, "-v")
-        payload, reply = os.urandom(4000), os.urandom(2000)
-        harness.write_bytes(self.work.file("send"), payload)
-        harness.write_bytes(self.work.file("reply"), reply)
-        port = harness.free_port()
-        server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
+        payload, reply, port, server = self.start_server(4000, 2000)
         client_cmd = (f"mount -t tmpfs tmpfs {private} && "
                       f"cp {os.path.realpath(SYSTEM_LIBSSL)} {private}/libssl.so.3 && "
                       f"LD_LIBRARY_PATH={private} exec {harness.PYTHON} {harness.PROGS}/tls_peer.py "
@@ -90,11 +92,7 @@ class DiscoveryTest(unittest.TestCase):
         self.assertNotIn("libssl", dynamic.stdout, "the client must not load a libssl.so")
 
         tracer = harness.Tracer(self.work, "-v")
-        payload, reply = os.urandom(20000), os.urandom(7000)
-        harness.write_bytes(self.work.file("send"), payload)
-        harness.write_bytes(self.work.file("reply"), reply)
-        port = harness.free_port()
-        server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
+        payload, reply, port, server = self.start_server(20000, 7000)
         # Started after tlstap; it waits 1 s (the attach deadline) before any TLS.
         client = harness.track(subprocess.Popen([binary, str(port), self.work.file("send"),
                                                  self.work.file("client-received"), "1.0"]))
