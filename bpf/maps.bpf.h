@@ -12,8 +12,8 @@ const volatile char filter_comm[TLSTAP_COMM_LEN] = {};
 const volatile bool follow_children = false; /* add forked children of traced tgids */
 const volatile __u32 port_filter_count = 0;  /* --port: either end must match */
 const volatile __u16 port_filters[TLSTAP_MAX_PORT_FILTERS] = {};
-/* Unconsumed ring bytes at which the reader is woken (0: wake for every event), and at which
- * every event wakes it. */
+/* Unconsumed ring bytes at which the reader is woken, and at which every event wakes it
+ * (left at 0, every event wakes it). */
 const volatile __u64 ring_wakeup_bytes = 0;
 const volatile __u64 ring_urgent_bytes = 0;
 
@@ -124,7 +124,6 @@ struct {
  * ring_urgent_bytes every event does (a full ring could no longer wake anybody: a failed
  * reservation commits nothing). */
 static __always_inline __u64 ring_wakeup_flags(__u64 size) {
-  if (!ring_wakeup_bytes) return 0;
   __u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
   if (queued + size < ring_wakeup_bytes) return BPF_RB_NO_WAKEUP;
   if (queued + size >= ring_urgent_bytes) return BPF_RB_FORCE_WAKEUP;
