@@ -9,34 +9,48 @@
 #define TLSTAP_AF_INET 2
 #define TLSTAP_AF_INET6 10
 
-static __always_inline struct pending_call *current_ssl_call(void) {
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  return bpf_map_lookup_elem(&pending_calls, &pid_tgid);
+/* Where the current I/O syscall's data starts in the caller's memory: its first buffer. */
+static __always_inline __u64 first_buffer(long syscall_buf, bool vectored, bool msghdr) {
+  if (msghdr) {
+    struct user_msghdr msg;
+    if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)syscall_buf) != 0) return 0;
+    syscall_buf = (long)msg.msg_iov;
+    vectored = true;
+  }
+  if (vectored) {
+    struct iovec first;
+    if (bpf_probe_read_user(&first, sizeof(first), (const void *)syscall_buf) != 0) return 0;
+    return (__u64)first.iov_base;
+  }
+  return (__u64)syscall_buf;
 }
 
-/* Any I/O syscall: a candidate only. Callbacks inside an SSL call may write elsewhere (curl's
- * --trace writes its file from OpenSSL's message callback); the socket tracepoint that
- * follows a socket's syscall is what confirms the fd. */
-static __always_inline void note_fd(long fd) {
-  struct pending_call *call = current_ssl_call();
-  if (call) call->last_io_fd = (__s32)fd;
+/* Any I/O syscall of a thread tlstap follows: a candidate only. Callbacks inside an SSL call
+ * may write elsewhere (curl's --trace writes its file from OpenSSL's message callback); the
+ * socket tracepoint that follows a socket's syscall is what confirms the fd, and the first
+ * bytes moved (a TLS record header) confirm that it is TLS traffic. */
+static __always_inline void note_io(long fd, long buf, bool vectored, bool msghdr) {
+  struct thread_state *thread = thread_state_of(bpf_get_current_pid_tgid());
+  if (!thread) return;
+  thread->io_fd = (__s32)fd;
+  thread->io_buf = first_buffer(buf, vectored, msghdr);
 }
 
-#define FD_SYSCALL_HOOK(syscall)                                          \
+#define IO_SYSCALL_HOOK(syscall, vectored, msghdr)                        \
   SEC("tracepoint/syscalls/sys_enter_" #syscall)                          \
   int on_##syscall(struct trace_event_raw_sys_enter *ctx) {               \
-    note_fd(ctx->args[0]);                                                \
+    note_io(ctx->args[0], ctx->args[1], vectored, msghdr);                \
     return 0;                                                             \
   }
 
-FD_SYSCALL_HOOK(read)
-FD_SYSCALL_HOOK(write)
-FD_SYSCALL_HOOK(readv)
-FD_SYSCALL_HOOK(writev)
-FD_SYSCALL_HOOK(recvfrom)
-FD_SYSCALL_HOOK(sendto)
-FD_SYSCALL_HOOK(recvmsg)
-FD_SYSCALL_HOOK(sendmsg)
+IO_SYSCALL_HOOK(read, false, false)
+IO_SYSCALL_HOOK(write, false, false)
+IO_SYSCALL_HOOK(readv, true, false)
+IO_SYSCALL_HOOK(writev, true, false)
+IO_SYSCALL_HOOK(recvfrom, false, false)
+IO_SYSCALL_HOOK(sendto, false, false)
+IO_SYSCALL_HOOK(recvmsg, false, true)
+IO_SYSCALL_HOOK(sendmsg, false, true)
 
 static __always_inline void note_role(__s32 fd, __u16 role) {
   if (fd < 0) return;
@@ -65,37 +79,167 @@ int on_accept4(struct trace_event_raw_sys_exit *ctx) {
   return 0;
 }
 
-static __always_inline void note_sock(struct sock *sk) {
-  struct pending_call *call = current_ssl_call();
-  if (!call || call->conn.family != 0 || !sk) return;
-  call->conn.fd = call->last_io_fd;
-  call->sk = (__u64)sk;
+/* The connection a socket is, as far as the kernel says: addresses, ports, network namespace,
+ * role, and whether tlstap saw it begin. */
+static __always_inline void describe_socket(__u32 tgid, __s32 fd, struct sock *sk,
+                                            struct tlstap_conn_info *conn) {
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-  call->conn.family = family;
-  if (family == TLSTAP_AF_INET) {
-    __u32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-    __u32 remote = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-    __builtin_memcpy(call->conn.laddr, &local, 4);
-    __builtin_memcpy(call->conn.raddr, &remote, 4);
-  } else if (family == TLSTAP_AF_INET6) {
-    BPF_CORE_READ_INTO(&call->conn.laddr, sk, __sk_common.skc_v6_rcv_saddr);
-    BPF_CORE_READ_INTO(&call->conn.raddr, sk, __sk_common.skc_v6_daddr);
-  } else {
-    return;  /* AF_UNIX: user space names it from the fd */
+  conn->fd = fd;
+  conn->family = family;
+  conn->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+  conn->role = TLSTAP_ROLE_UNKNOWN;
+  conn->flags = 0;
+  if (family == TLSTAP_AF_INET || family == TLSTAP_AF_INET6) {
+    if (family == TLSTAP_AF_INET) {
+      __u32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+      __u32 remote = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+      __builtin_memcpy(conn->laddr, &local, 4);
+      __builtin_memcpy(conn->raddr, &remote, 4);
+    } else {
+      BPF_CORE_READ_INTO(&conn->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+      BPF_CORE_READ_INTO(&conn->raddr, sk, __sk_common.skc_v6_daddr);
+    }
+    conn->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+    conn->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    __u64 key = (__u64)sk;
+    __u16 *role = bpf_map_lookup_elem(&sock_roles, &key);
+    if (role) {
+      conn->role = *role;
+    } else {
+      conn->flags |= TLSTAP_CONN_MIDSTREAM;
+    }
+    return;
   }
-  call->conn.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-  call->conn.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  /* AF_UNIX (user space names it from the paths BPF sends): the role comes from the connect or
+   * accept that made the fd in this process. */
+  struct fd_key fd_key = {.tgid = tgid, .fd = fd};
+  __u16 *role = bpf_map_lookup_elem(&fd_roles, &fd_key);
+  if (role) {
+    conn->role = *role;
+  } else {
+    conn->flags |= TLSTAP_CONN_MIDSTREAM;
+  }
+}
+
+/* The first bytes of a TLS record: content type 20..24, protocol version 3.x. */
+static __always_inline bool is_tls_record_header(const __u8 *header) {
+  return header[0] >= 20 && header[0] <= 24 && header[1] == 3 && header[2] <= 4;
+}
+
+/* Whether a send that starts with `header` carries the ciphertext of a memory-BIO SSL_write of
+ * `plaintext_len` bytes: an application-data record whose length is that of the write's first
+ * record plus the cipher's overhead (AEAD tag, explicit IV or MAC and padding: < 320 bytes). */
+static __always_inline bool is_ciphertext_of(const __u8 *header, __u64 plaintext_len) {
+  if (header[0] != 23 || header[1] != 3) return false;
+  __u64 record = ((__u64)header[3] << 8) | header[4];
+  __u64 first = plaintext_len < 16384 ? plaintext_len : 16384;
+  return record > first && record <= first + 320;
+}
+
+static __always_inline struct ssl_state *ssl_state_of(__u32 tgid, __u64 ssl) {
+  struct ssl_key key = {.tgid = tgid, .ssl = ssl};
+  return bpf_map_lookup_elem(&ssl_states, &key);
+}
+
+/* A memory-BIO SSL* is matched to the socket its write's ciphertext was sent to. */
+static __always_inline void bind_memory_bio(__u32 tgid, __u64 ssl, __s32 fd, struct sock *sk) {
+  struct ssl_state *state = ssl_state_of(tgid, ssl);
+  if (!state || state->conn.fd >= 0) return;
+  struct tlstap_conn_info conn = {};
+  describe_socket(tgid, fd, sk, &conn);
+  conn.flags |= TLSTAP_CONN_MEMORY_BIO;
+  state->conn = conn;
+  struct fd_key fd_key = {.tgid = tgid, .fd = fd};
+  bpf_map_update_elem(&fd_ssl, &fd_key, &ssl, BPF_ANY);
+  struct tlstap_ssl_bound_event event = {
+      .header = {.kind = TLSTAP_EVENT_SSL_BOUND, .pid = tgid},
+      .ssl = ssl,
+      .start_time_ns = process_start_time(),
+      .conn = conn,
+  };
+  if (ring_output(&event, sizeof(event)) != 0) {
+    struct tlstap_loss_counters *lost = loss_counters();
+    if (lost) lost->process_events += 1;
+  }
+}
+
+/* Called at the return of a memory-BIO SSL_write (no socket I/O of its own, no socket known):
+ * the thread's next send is checked for its ciphertext. A later write on the same SSL* before
+ * that send keeps the first write's length (its record comes first). */
+static __always_inline void expect_ciphertext_send(__u64 pid_tgid, __u64 ssl, __u64 len) {
+  struct thread_state *thread = thread_state_of(pid_tgid);
+  if (!thread || thread->flush_ssl == ssl) return;
+  thread->flush_ssl = ssl;
+  thread->flush_len = len;
+}
+
+/* A socket moved data for the current thread (sock_{send,recv}_length fire inside the
+ * syscall that note_io saw enter). */
+static __always_inline void note_sock(struct sock *sk, bool is_send) {
+  if (!sk) return;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  __u32 tgid = pid_tgid >> 32;
+  struct thread_state *thread = thread_state_of(pid_tgid);
+  if (!thread) {
+    /* A thread of a TLS process seen for the first time, receiving outside any call tlstap
+     * saw: maybe a read that was in flight when tlstap attached (TLSTAP_CALL_AFTER_UNSEEN_READ). */
+    if (is_send || !bpf_map_lookup_elem(&tls_processes, &tgid)) return;
+    thread = thread_state_create(pid_tgid);
+    if (!thread) return;
+    thread->io_fd = -1;
+    thread->io_buf = 0;
+  }
+  __u8 header[5] = {};
+  bool readable = thread->io_buf &&
+                  bpf_probe_read_user(header, sizeof(header), (const void *)thread->io_buf) == 0;
+  __s32 fd = thread->io_fd;
+  thread->io_buf = 0; /* one syscall, one look */
+
+  if (is_send && thread->flush_ssl) {
+    __u64 ssl = thread->flush_ssl;
+    thread->flush_ssl = 0; /* the first send after the write decides */
+    if (readable && fd >= 0 && is_ciphertext_of(header, thread->flush_len)) {
+      bind_memory_bio(tgid, ssl, fd, sk);
+      return; /* the memory BIO's ciphertext, not the I/O of the call the thread is in */
+    }
+  }
+  if (thread->depth == 0) {
+    if (!is_send) thread->outside_recv_sk = (__u64)sk;
+    return;
+  }
+  struct pending_call *call = frame_at(pid_tgid, thread->depth - 1);
+  if (!call || call->conn.family != 0 || fd < 0) return;
+  /* Only TLS records are the call's own I/O: a callback may use other sockets. */
+  if (!readable || !is_tls_record_header(header)) return;
+  call->sk = (__u64)sk;
+  describe_socket(tgid, fd, sk, &call->conn);
 }
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(on_sock_send, struct sock *sk, int ret, int flags) {
-  note_sock(sk);
+  if (ret > 0) note_sock(sk, true);
   return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(on_sock_recv, struct sock *sk, int ret, int flags) {
-  note_sock(sk);
+  if (ret > 0) note_sock(sk, false);
+  return 0;
+}
+
+/* TCP roles from the socket's own state: every TCP socket, whatever process (or softirq) makes
+ * the change, so a connection accepted by one process and served by its child is known. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate, const int newstate) {
+  __u64 key = (__u64)sk;
+  if (newstate == TCP_ESTABLISHED) {
+    __u16 role = oldstate == TCP_SYN_SENT   ? TLSTAP_ROLE_CLIENT
+                 : oldstate == TCP_SYN_RECV ? TLSTAP_ROLE_SERVER
+                                            : TLSTAP_ROLE_UNKNOWN;
+    if (role != TLSTAP_ROLE_UNKNOWN) bpf_map_update_elem(&sock_roles, &key, &role, BPF_ANY);
+  } else if (newstate == TCP_CLOSE) {
+    bpf_map_delete_elem(&sock_roles, &key);
+  }
   return 0;
 }
 
@@ -146,40 +290,33 @@ static __always_inline void send_unix_names(__u32 tgid, __u64 ssl, __s32 fd, __u
 }
 
 /* Folds what the call revealed into the SSL's remembered state; returns that state (or
- * null when the map cannot hold it: the record then has no connection, but is not lost). */
+ * null when the map cannot hold it: the record then has no connection, but is not lost).
+ * `fresh` says the state was made now: the first call tlstap sees on this SSL*. */
 static __always_inline struct ssl_state *learn_connection(__u32 tgid, __u64 ssl,
                                                           const struct tlstap_conn_info *seen,
-                                                          __u64 sk) {
+                                                          __u64 sk, bool *fresh) {
   struct ssl_key key = {.tgid = tgid, .ssl = ssl};
   struct ssl_state *state = bpf_map_lookup_elem(&ssl_states, &key);
   if (!state) {
-    struct ssl_state fresh = {.conn = {.fd = -1}};
-    bpf_map_update_elem(&ssl_states, &key, &fresh, BPF_NOEXIST);
+    struct ssl_state created = {.conn = {.fd = -1}};
+    bpf_map_update_elem(&ssl_states, &key, &created, BPF_NOEXIST);
     state = bpf_map_lookup_elem(&ssl_states, &key);
     if (!state) return 0;
+    *fresh = true;
   }
-  if (seen->fd >= 0 && seen->fd != state->conn.fd) {
+  /* A memory BIO does no I/O: socket traffic inside its calls is a callback's. */
+  if (state->conn.flags & TLSTAP_CONN_MEMORY_BIO) return state;
+  if (seen->fd < 0 || seen->family == 0) return state;
+  if (seen->fd != state->conn.fd) {
     if (state->conn.fd >= 0) {
       /* The SSL* now runs on another fd: a new connection (an SSL object reused after
        * SSL_clear, or a freed address reused). Positions start again. */
       state->bytes[0] = state->bytes[1] = 0;
-      state->conn.family = 0;
     }
-    state->conn.fd = seen->fd;
     struct fd_key fd_key = {.tgid = tgid, .fd = seen->fd};
     bpf_map_update_elem(&fd_ssl, &fd_key, &ssl, BPF_ANY);
-    __u16 *role = bpf_map_lookup_elem(&fd_roles, &fd_key);
-    state->conn.role = role ? *role : TLSTAP_ROLE_UNKNOWN;
-  }
-  if (seen->family == TLSTAP_AF_UNIX && state->conn.family != TLSTAP_AF_UNIX && sk) {
-    send_unix_names(tgid, ssl, state->conn.fd, sk);
-  }
-  if (seen->family != 0) {
-    __s32 fd = state->conn.fd;
-    __u16 role = state->conn.role;
+    if (seen->family == TLSTAP_AF_UNIX && sk) send_unix_names(tgid, ssl, seen->fd, sk);
     state->conn = *seen;
-    state->conn.fd = fd;
-    state->conn.role = role;
   }
   return state;
 }
@@ -197,6 +334,8 @@ int on_close(struct trace_event_raw_sys_enter *ctx) {
     struct tlstap_close_event event = {
         .header = {.kind = TLSTAP_EVENT_CLOSE, .pid = tgid},
         .ssl = key.ssl,
+        .ts_ns = bpf_ktime_get_ns(),
+        .start_time_ns = process_start_time(),
         .bytes = {state->bytes[0], state->bytes[1]},
         .conn = state->conn,
     };

@@ -33,26 +33,76 @@ struct {
   __type(value, __u8);
 } traced_pids SEC(".maps");
 
-/* Arguments of an SSL call between its entry and its return, per thread. LRU so that a
- * thread that never returns (killed mid-call) cannot fill the map. */
+/* Arguments of an SSL call between its entry and its return. A thread can be inside several
+ * calls at once: node runs JavaScript from OpenSSL's callbacks while inside SSL_read, and that
+ * JavaScript writes (SSL_write on another or the same SSL*). Each is its own record, so each
+ * gets its own frame, keyed by (thread, nesting level). */
+#define TLSTAP_MAX_NESTED_CALLS 4
 struct pending_call {
   __u64 ssl;
   __u64 buf;
   __u64 size_out; /* size_t* of the _ex forms, 0 otherwise */
-  __u64 entry_sp; /* stack pointer at entry: tells a nested call from a stale entry */
-  __u32 depth;    /* nested SSL calls inside this one (reported by the outer call only) */
+  __u64 entry_sp; /* stack pointer at entry: tells a nested call from a stale frame */
+  __u32 same_op_depth; /* entries of the same operation inside this call (an API function
+                        * implemented with another): reported by this, the outer, call */
   __u8 function;
-  struct tlstap_conn_info conn; /* socket I/O seen inside the call, if any */
-  __s32 last_io_fd; /* fd of the latest I/O syscall inside the call (maybe not a socket) */
+  __u8 direction;
+  struct tlstap_conn_info conn; /* the call's own socket I/O (a TLS record), if seen */
   __u64 sk;         /* the struct sock that I/O went to */
+  __u64 recv_before; /* the socket the thread received from outside any call, just before */
 };
-
+struct frame_key {
+  __u64 pid_tgid;
+  __u32 level;
+  __u32 reserved;
+};
+/* LRU so that a thread that never returns (killed mid-call) cannot fill the map. */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
-  __type(key, __u64); /* pid_tgid */
+  __type(key, struct frame_key);
   __type(value, struct pending_call);
 } pending_calls SEC(".maps");
+
+/* Per thread of a process that uses TLS: how deep it is in SSL calls, and what its socket
+ * I/O outside SSL calls says about memory-BIO connections and calls missed at attach. */
+struct thread_state {
+  __u32 depth;          /* frames in pending_calls */
+  __u32 overflow;       /* calls entered beyond TLSTAP_MAX_NESTED_CALLS (not traced) */
+  /* A memory-BIO SSL_write whose ciphertext has not left yet: the thread's next socket send
+   * is checked against it (conn.bpf.h). 0: none. */
+  __u64 flush_ssl;
+  __u64 flush_len;      /* plaintext bytes of that write: its first record's length follows */
+  __s32 io_fd;          /* fd of the I/O syscall the thread is in (maybe not a socket) */
+  __s32 reserved;
+  __u64 io_buf;         /* where that syscall's data starts in the thread's memory */
+  __u64 outside_recv_sk; /* the socket this thread last received from outside any SSL call */
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u64); /* pid_tgid */
+  __type(value, struct thread_state);
+} threads SEC(".maps");
+
+/* Processes that make TLS calls or have a TLS library mapped (set by user space at discovery
+ * and by the first SSL call): only their threads' socket I/O outside calls is followed. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, __u8);
+} tls_processes SEC(".maps");
+
+/* TCP sockets tlstap saw become ESTABLISHED: the role, from the state they came from. A socket
+ * missing here was connected before tracing started. Keyed by struct sock*, so it holds in
+ * every process that shares the socket (forked servers) and needs no /proc afterwards. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 262144);
+  __type(key, __u64);
+  __type(value, __u16);
+} sock_roles SEC(".maps");
 
 /* What tlstap knows of each SSL object: its connection and bytes per direction so far. */
 struct ssl_key {

@@ -9,6 +9,7 @@ static __always_inline void notify_process(__u32 kind, __u32 tgid, __u32 ppid) {
   struct tlstap_process_event event = {
       .header = {.kind = kind, .pid = tgid},
       .ppid = ppid,
+      .ts_ns = bpf_ktime_get_ns(),
   };
   /* Unlike data, exec and mmap wake the reader at once: a new process must be attached to
    * before its first TLS call. An exit can wait for the next drain. */
@@ -58,9 +59,19 @@ int on_mmap(struct trace_event_raw_sys_enter *ctx) {
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
-  bpf_map_delete_elem(&pending_calls, &pid_tgid); /* a thread killed inside an SSL call */
+  /* A thread killed inside TLS calls leaves frames: free them with the thread's state. */
+  struct thread_state *thread = thread_state_of(pid_tgid);
+  if (thread) {
+#pragma unroll
+    for (__u32 level = 0; level < TLSTAP_MAX_NESTED_CALLS; level++) {
+      struct frame_key key = {.pid_tgid = pid_tgid, .level = level};
+      bpf_map_delete_elem(&pending_calls, &key);
+    }
+    bpf_map_delete_elem(&threads, &pid_tgid);
+  }
   __u32 tgid = pid_tgid >> 32;
   if ((__u32)pid_tgid != tgid) return 0; /* not the thread group leader */
+  bpf_map_delete_elem(&tls_processes, &tgid);
   bool was_traced = bpf_map_delete_elem(&traced_pids, &tgid) == 0;
   if (was_traced || !filter_by_pid) notify_process(TLSTAP_EVENT_EXIT, tgid, 0);
   return 0;

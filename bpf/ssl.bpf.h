@@ -4,28 +4,19 @@
  * in TLSTAP_CHUNK_BYTES pieces, into the ring buffer. Failed calls produce nothing. */
 #pragma once
 
-static __always_inline int enter_ssl_call(struct pt_regs *ctx, __u8 function, __u64 size_out) {
+static __always_inline int enter_ssl_call(struct pt_regs *ctx, __u8 function, __u8 direction,
+                                          __u64 size_out) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   if (!should_trace(pid_tgid >> 32)) return 0;
-
-  __u64 sp = PT_REGS_SP(ctx);
-  struct pending_call *outer = bpf_map_lookup_elem(&pending_calls, &pid_tgid);
-  if (outer && sp < outer->entry_sp) {
-    /* Some builds implement one API function with another (e.g. SSL_read on top of
-     * SSL_read_ex); the bytes belong to the outermost call, report them once. */
-    outer->depth++;
-    return 0;
-  }
   struct pending_call call = {
       .ssl = PT_REGS_PARM1(ctx),
       .buf = PT_REGS_PARM2(ctx),
       .size_out = size_out,
-      .entry_sp = sp,
       .function = function,
+      .direction = direction,
       .conn = {.fd = -1},
-      .last_io_fd = -1,
   };
-  bpf_map_update_elem(&pending_calls, &pid_tgid, &call, BPF_ANY);
+  enter_tls_call(pid_tgid, PT_REGS_SP(ctx), &call);
   return 0;
 }
 
@@ -93,16 +84,11 @@ static long copy_one_chunk(__u32 index, struct chunk_copy *copy) {
   return event->flags ? 1 : 0;
 }
 
-static __always_inline int exit_ssl_call(struct pt_regs *ctx, __u8 direction) {
+static __always_inline int exit_ssl_call(struct pt_regs *ctx) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
-  struct pending_call *pending = bpf_map_lookup_elem(&pending_calls, &pid_tgid);
-  if (!pending) return 0;
-  if (pending->depth > 0) {
-    pending->depth--;
-    return 0;
-  }
-  struct pending_call call = *pending;
-  bpf_map_delete_elem(&pending_calls, &pid_tgid);
+  struct pending_call call;
+  if (!leave_tls_call(pid_tgid, &call)) return 0;
+  __u8 direction = call.direction;
 
   long ret = PT_REGS_RC(ctx);
   __u64 call_len = 0;
@@ -117,15 +103,21 @@ static __always_inline int exit_ssl_call(struct pt_regs *ctx, __u8 direction) {
   if (call_len == 0) return 0;
 
   __u32 tgid = pid_tgid >> 32;
-  struct ssl_state *state = learn_connection(tgid, call.ssl, &call.conn, call.sk);
+  bool fresh = false;
+  struct ssl_state *state = learn_connection(tgid, call.ssl, &call.conn, call.sk, &fresh);
   __u64 pos = 0;
   struct tlstap_conn_info conn = {.fd = -1};
+  __u8 call_flags = 0;
   if (state) {
     /* Positions advance for every successful call, captured or not: a lost or filtered
      * call shows as a jump in the next record's pos. */
     pos = state->bytes[direction & 1];
     state->bytes[direction & 1] += call_len;
     conn = state->conn;
+    if (fresh && call.sk && call.recv_before == call.sk && (conn.flags & TLSTAP_CONN_MIDSTREAM))
+      call_flags |= TLSTAP_CALL_AFTER_UNSEEN_READ;
+    if (conn.fd < 0 && direction == TLSTAP_DIR_WRITE) expect_ciphertext_send(pid_tgid, call.ssl,
+                                                                            call_len);
   }
   if (!port_matches(&conn)) return 0;
 
@@ -145,6 +137,8 @@ static __always_inline int exit_ssl_call(struct pt_regs *ctx, __u8 direction) {
   event->capture_len = call_len < max_capture_bytes ? call_len : max_capture_bytes;
   event->function = call.function;
   event->direction = direction;
+  event->call_flags = call_flags;
+  event->start_time_ns = process_start_time();
   bpf_get_current_comm(event->comm, sizeof(event->comm));
 
   struct chunk_copy copy = {.event = event, .buf = call.buf, .capture_len = event->capture_len};
@@ -155,21 +149,26 @@ static __always_inline int exit_ssl_call(struct pt_regs *ctx, __u8 direction) {
 
 /* int SSL_read(SSL *ssl, void *buf, int num) / int SSL_write(SSL *ssl, const void *buf, int num) */
 SEC("uprobe")
-int BPF_KPROBE(ssl_read_enter) { return enter_ssl_call(ctx, TLSTAP_FN_SSL_READ, 0); }
+int BPF_KPROBE(ssl_read_enter) {
+  return enter_ssl_call(ctx, TLSTAP_FN_SSL_READ, TLSTAP_DIR_READ, 0);
+}
 SEC("uprobe")
-int BPF_KPROBE(ssl_write_enter) { return enter_ssl_call(ctx, TLSTAP_FN_SSL_WRITE, 0); }
+int BPF_KPROBE(ssl_write_enter) {
+  return enter_ssl_call(ctx, TLSTAP_FN_SSL_WRITE, TLSTAP_DIR_WRITE, 0);
+}
 
 /* int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes), SSL_write_ex alike */
 SEC("uprobe")
 int BPF_KPROBE(ssl_read_ex_enter) {
-  return enter_ssl_call(ctx, TLSTAP_FN_SSL_READ_EX, PT_REGS_PARM4(ctx));
+  return enter_ssl_call(ctx, TLSTAP_FN_SSL_READ_EX, TLSTAP_DIR_READ, PT_REGS_PARM4(ctx));
 }
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_ex_enter) {
-  return enter_ssl_call(ctx, TLSTAP_FN_SSL_WRITE_EX, PT_REGS_PARM4(ctx));
+  return enter_ssl_call(ctx, TLSTAP_FN_SSL_WRITE_EX, TLSTAP_DIR_WRITE, PT_REGS_PARM4(ctx));
 }
 
+/* One return program for every function: the frame says what the call was. */
 SEC("uretprobe")
-int BPF_KRETPROBE(ssl_read_return) { return exit_ssl_call(ctx, TLSTAP_DIR_READ); }
+int BPF_KRETPROBE(ssl_read_return) { return exit_ssl_call(ctx); }
 SEC("uretprobe")
-int BPF_KRETPROBE(ssl_write_return) { return exit_ssl_call(ctx, TLSTAP_DIR_WRITE); }
+int BPF_KRETPROBE(ssl_write_return) { return exit_ssl_call(ctx); }

@@ -10,6 +10,7 @@
 
 #include "maps.bpf.h"
 #include "filter.bpf.h"
+#include "calls.bpf.h"
 #include "conn.bpf.h"
 #include "ssl.bpf.h"
 #include "process.bpf.h"

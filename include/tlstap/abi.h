@@ -33,6 +33,7 @@ enum tlstap_event_kind {
   TLSTAP_EVENT_EXIT = 4,    /* a whole process (thread group) exited */
   TLSTAP_EVENT_CLOSE = 5,   /* a traced connection's fd was closed */
   TLSTAP_EVENT_UNIX_NAMES = 6, /* a Unix socket connection's paths, read while it is alive */
+  TLSTAP_EVENT_SSL_BOUND = 7,  /* a memory-BIO SSL* was matched to its socket (conn.bpf.h) */
 };
 
 enum tlstap_function {
@@ -53,21 +54,45 @@ enum tlstap_chunk_flags {
   TLSTAP_CHUNK_READ_FAULT = 1u << 0,
 };
 
+/* Flags on a call (same in every chunk of it). */
+enum tlstap_call_flags {
+  /* The first call tlstap saw on a connection older than tlstap, made by a thread that had
+   * just received on that socket outside any call tlstap saw: a read that was already in
+   * flight when tlstap attached returned unseen, and its bytes are not in any record. */
+  TLSTAP_CALL_AFTER_UNSEEN_READ = 1u << 0,
+};
+
+/* Flags on a connection. */
+enum tlstap_conn_flags {
+  /* tlstap did not see the connection begin (a TCP connection established, or a Unix socket
+   * connected or accepted, before tracing started): earlier bytes were not seen, and `pos`
+   * counts from the first byte tlstap saw. */
+  TLSTAP_CONN_MIDSTREAM = 1u << 0,
+  /* The SSL* does no socket I/O of its own (a memory BIO): its socket was found as the one the
+   * same thread sent the SSL_write's ciphertext to right after the call (conn.bpf.h). */
+  TLSTAP_CONN_MEMORY_BIO = 1u << 1,
+};
+
 /* The connection an SSL call ran on, learned from the socket syscalls the thread made inside
  * the call (no OpenSSL struct offsets) and remembered per SSL*. */
 struct tlstap_conn_info {
-  __s32 fd;       /* -1: not known (e.g. the SSL uses a memory BIO and never did socket I/O) */
+  __s32 fd;       /* -1: not known (e.g. a memory BIO not matched to its socket yet) */
   __u16 family;   /* AF_INET, AF_INET6, AF_UNIX; 0: not known */
   __u16 lport;    /* host byte order */
   __u16 rport;
   __u16 role;     /* enum tlstap_role */
-  __u16 reserved[2];
+  __u16 flags;    /* enum tlstap_conn_flags */
+  __u16 reserved;
+  __u32 netns;    /* inode of the socket's network namespace; 0: not known */
+  __u32 reserved2;
   __u8 laddr[16]; /* IPv4 in the first 4 bytes */
   __u8 raddr[16];
 };
 
-/* Who opened the connection, from the accept/connect that made its fd (0 when tlstap did not
- * see it, e.g. a connection older than tlstap: user space then asks /proc). */
+/* Who opened the connection: for TCP from the socket's own state change to ESTABLISHED (from
+ * SYN_SENT: client; from SYN_RECV: server), for Unix sockets from the connect/accept that made
+ * the fd. 0 when tlstap did not see it (a connection older than tlstap): user space then
+ * decides from the listening sockets it found at start. */
 enum tlstap_role {
   TLSTAP_ROLE_UNKNOWN = 0,
   TLSTAP_ROLE_CLIENT = 1,
@@ -93,8 +118,9 @@ struct tlstap_data_event {
   __u8 function;      /* enum tlstap_function */
   __u8 direction;     /* enum tlstap_direction */
   __u8 flags;         /* enum tlstap_chunk_flags */
-  __u8 reserved;
+  __u8 call_flags;    /* enum tlstap_call_flags */
   __u64 pos;          /* bytes this connection moved in this direction before the call */
+  __u64 start_time_ns; /* the process's start (boot-time clock), read from its task */
   struct tlstap_conn_info conn;
   char comm[TLSTAP_COMM_LEN];
   __u8 data[TLSTAP_CHUNK_BYTES];
@@ -107,12 +133,24 @@ struct tlstap_process_event {
   struct tlstap_event_header header;
   __u32 ppid;
   __u32 reserved;
+  __u64 ts_ns; /* CLOCK_MONOTONIC of the event (an exit closes the process's connections) */
 };
 
 struct tlstap_close_event {
   struct tlstap_event_header header;
   __u64 ssl;
-  __u64 bytes[2]; /* indexed by enum tlstap_direction */
+  __u64 ts_ns;         /* CLOCK_MONOTONIC of the close */
+  __u64 start_time_ns; /* the process's start (boot-time clock) */
+  __u64 bytes[2];      /* indexed by enum tlstap_direction */
+  struct tlstap_conn_info conn;
+};
+
+/* A memory-BIO SSL* whose socket was found: its earlier records (sent without a connection)
+ * and its later ones belong to `conn`. */
+struct tlstap_ssl_bound_event {
+  struct tlstap_event_header header;
+  __u64 ssl;
+  __u64 start_time_ns;
   struct tlstap_conn_info conn;
 };
 

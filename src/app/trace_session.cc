@@ -20,6 +20,7 @@
 #include "cli/privileges.h"
 #include "conn/connection_tracker.h"
 #include "conn/host_filter_sink.h"
+#include "conn/listening_ports.h"
 #include "discover/discovery.h"
 #include "discover/discovery_worker.h"
 #include "loader/ring_buffer.h"
@@ -87,6 +88,12 @@ void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_e
              counts.records[1], counts.bytes[1], counts.records[0], counts.bytes[0],
              counts.truncated_records, counts.closed_connections, counts.lost_events,
              counts.lost_bytes, targets);
+  if (counts.unseen_calls > 0) {
+    fmt::print(stderr,
+               "tlstap: {} calls already in flight when tracing started returned unseen (their "
+               "connections' records are marked midstream)\n",
+               counts.unseen_calls);
+  }
   if (process_events_lost > 0) {
     fmt::print(stderr,
                "tlstap: {} process notifications were dropped: libraries loaded then may have "
@@ -136,7 +143,8 @@ int run_trace_session(const Options& options) {
   if (host) host_filter.emplace(counting, *host);
   RecordSink& records = host_filter ? static_cast<RecordSink&>(*host_filter) : counting;
   WallClock wall_clock;
-  ConnectionTracker connections;
+  // Before any event is read: the listeners of connections older than tlstap.
+  ConnectionTracker connections(ListeningPorts::snapshot());
   Reassembler reassembler(records, wall_clock, &connections);
   LossReporter losses(tracer, records);
 
@@ -153,6 +161,7 @@ int run_trace_session(const Options& options) {
       },
       log);
 
+  discovery.on_tls_process([&](pid_t pid) { tracer.mark_tls_process(pid); });
   std::vector<std::string> hook_warnings;
   if (Status hooks = tracer.attach_kernel_hooks(&hook_warnings); !hooks) {
     return fail(hooks.error().message);
@@ -198,16 +207,23 @@ int run_trace_session(const Options& options) {
                     std::strerror(errno)));
   }
   DiscoveryWorker worker(discovery);
-  auto now_wall = [&] { return wall_clock.from_monotonic(clock_ns(CLOCK_MONOTONIC)); };
+  // Close records take their time from the kernel event, so that they sort after the
+  // connection's last record however late user space handles them.
   EventRouter router(
       reassembler,
       {[&](pid_t pid) { worker.process_changed(pid); },
-       [&](pid_t pid) {
+       [&](pid_t pid, uint64_t monotonic_ns) {
          worker.process_exited(pid);
-         connections.on_process_exit(static_cast<uint32_t>(pid), now_wall(), records);
+         reassembler.on_process_exit(static_cast<uint32_t>(pid));
+         connections.on_process_exit(static_cast<uint32_t>(pid),
+                                     wall_clock.from_monotonic(monotonic_ns), records);
        },
-       [&](const tlstap_close_event& event) { connections.on_close(event, now_wall(), records); },
-       [&](const tlstap_unix_names_event& event) { connections.on_unix_names(event); }});
+       [&](const tlstap_close_event& event) {
+         reassembler.on_close(event);
+         connections.on_close(event, wall_clock.from_monotonic(event.ts_ns), records);
+       },
+       [&](const tlstap_unix_names_event& event) { connections.on_unix_names(event); },
+       [&](const tlstap_ssl_bound_event& event) { reassembler.on_ssl_bound(event); }});
   Result<std::unique_ptr<RingBufferReader>> reader =
       RingBufferReader::open(tracer.ring_buffer_map_fd(), router);
   if (!reader) return fail(reader.error().message);

@@ -9,14 +9,16 @@ static_assert(sizeof(tlstap_event_header) == 8);
 static_assert(offsetof(tlstap_data_event, call_id) == 16);
 static_assert(offsetof(tlstap_data_event, chunk_len) == 64);
 static_assert(offsetof(tlstap_data_event, pos) == 72);
-static_assert(sizeof(tlstap_conn_info) == 48);
-static_assert(offsetof(tlstap_data_event, conn) == 80);
-static_assert(offsetof(tlstap_data_event, comm) == 128);
-static_assert(offsetof(tlstap_data_event, data) == 144);
-static_assert(sizeof(tlstap_close_event) == 80);
+static_assert(offsetof(tlstap_data_event, start_time_ns) == 80);
+static_assert(sizeof(tlstap_conn_info) == 56);
+static_assert(offsetof(tlstap_data_event, conn) == 88);
+static_assert(offsetof(tlstap_data_event, comm) == 144);
+static_assert(offsetof(tlstap_data_event, data) == 160);
+static_assert(sizeof(tlstap_close_event) == 104);
+static_assert(sizeof(tlstap_ssl_bound_event) == 80);
 static_assert(sizeof(tlstap_unix_names_event) == 240);
 static_assert(offsetof(tlstap_data_event, data) % 8 == 0);
-static_assert(sizeof(tlstap_process_event) == 16);
+static_assert(sizeof(tlstap_process_event) == 24);
 static_assert(sizeof(tlstap_loss_counters) == 24);
 
 namespace tlstap {

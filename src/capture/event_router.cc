@@ -26,7 +26,10 @@ void EventRouter::on_event(const void* data, size_t size) {
       return;
     case TLSTAP_EVENT_EXIT:
       if (size < sizeof(tlstap_process_event)) break;
-      if (process_events_.exited) process_events_.exited(static_cast<pid_t>(header->pid));
+      if (process_events_.exited) {
+        process_events_.exited(static_cast<pid_t>(header->pid),
+                               static_cast<const tlstap_process_event*>(data)->ts_ns);
+      }
       return;
     case TLSTAP_EVENT_CLOSE:
       if (size < sizeof(tlstap_close_event)) break;
@@ -38,6 +41,12 @@ void EventRouter::on_event(const void* data, size_t size) {
       if (size < sizeof(tlstap_unix_names_event)) break;
       if (process_events_.unix_names) {
         process_events_.unix_names(*static_cast<const tlstap_unix_names_event*>(data));
+      }
+      return;
+    case TLSTAP_EVENT_SSL_BOUND:
+      if (size < sizeof(tlstap_ssl_bound_event)) break;
+      if (process_events_.ssl_bound) {
+        process_events_.ssl_bound(*static_cast<const tlstap_ssl_bound_event*>(data));
       }
       return;
     default: break;

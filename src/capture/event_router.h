@@ -14,9 +14,10 @@ namespace tlstap {
 
 struct ProcessEvents {
   std::function<void(pid_t)> changed;  // exec or executable mmap: look for new libraries
-  std::function<void(pid_t)> exited;
+  std::function<void(pid_t, uint64_t monotonic_ns)> exited;
   std::function<void(const tlstap_close_event&)> connection_closed;
   std::function<void(const tlstap_unix_names_event&)> unix_names;
+  std::function<void(const tlstap_ssl_bound_event&)> ssl_bound;
 };
 
 class EventRouter final : public EventHandler {

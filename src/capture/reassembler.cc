@@ -16,7 +16,7 @@ std::string_view function_name(uint8_t function) {
   return "unknown";
 }
 
-Reassembler::CallMeta Reassembler::meta_of(const tlstap_data_event& event) {
+CallMeta Reassembler::meta_of(const tlstap_data_event& event) {
   CallMeta meta{};
   meta.pid = event.header.pid;
   meta.tid = event.tid;
@@ -26,8 +26,10 @@ Reassembler::CallMeta Reassembler::meta_of(const tlstap_data_event& event) {
   meta.capture_len = event.capture_len;
   meta.ssl = event.ssl;
   meta.pos = event.pos;
+  meta.start_time_ns = event.start_time_ns;
   meta.function = event.function;
   meta.direction = event.direction;
+  meta.call_flags = event.call_flags;
   meta.conn = event.conn;
   std::memcpy(meta.comm, event.comm, sizeof(meta.comm));
   meta.comm[TLSTAP_COMM_LEN - 1] = 0;
@@ -35,6 +37,16 @@ Reassembler::CallMeta Reassembler::meta_of(const tlstap_data_event& event) {
 }
 
 void Reassembler::emit(const CallMeta& meta, std::string_view bytes, Truncation truncation) {
+  if (connections_) {
+    if (meta.conn.fd < 0) {
+      if (binding_hold_.hold(meta, bytes, truncation, clock_ns(CLOCK_MONOTONIC))) return;
+    }
+    binding_hold_.flush(meta.pid, meta.ssl);  // earlier records of this SSL* go first
+  }
+  emit_now(meta, bytes, truncation);
+}
+
+void Reassembler::emit_now(const CallMeta& meta, std::string_view bytes, Truncation truncation) {
   if (truncation == Truncation::none && bytes.size() < meta.call_len) {
     truncation = Truncation::max_bytes;
   }
@@ -52,10 +64,20 @@ void Reassembler::emit(const CallMeta& meta, std::string_view bytes, Truncation 
   record.truncation = truncation;
   record.pos = meta.pos;
   if (connections_) {
-    Connection* connection = connections_->resolve(meta.pid, meta.ssl, meta.conn);
+    Connection* connection =
+        connections_->resolve(meta.pid, meta.start_time_ns, meta.ssl, meta.conn);
     connections_->count(*connection, record.direction, meta.pos, meta.call_len);
     if (connection->comm != record.comm) connection->comm = record.comm;  // rarely changes
     record.connection = connection;
+    if (meta.call_flags & TLSTAP_CALL_AFTER_UNSEEN_READ) {
+      LostRecord unseen;
+      unseen.events = 1;
+      unseen.bytes_known = false;
+      unseen.unseen_call = true;
+      unseen.direction = Direction::read;
+      unseen.connection = connection;
+      sink_.lost(unseen);
+    }
   }
   sink_.data(record);
 }
@@ -130,10 +152,16 @@ void Reassembler::expire(uint64_t now_monotonic_ns, uint64_t quiet_ns) {
     if (now_monotonic_ns > call.last_chunk_monotonic_ns + quiet_ns) quiet.push_back(call_id);
   }
   for (uint64_t call_id : quiet) finish(call_id, Truncation::ring_buffer_full);
+  binding_hold_.expire(now_monotonic_ns);
 }
 
 void Reassembler::finish_all() {
   while (!pending_.empty()) finish(pending_.begin()->first, Truncation::ring_buffer_full);
+  binding_hold_.flush_all();
+}
+
+void Reassembler::on_ssl_bound(const tlstap_ssl_bound_event& event) {
+  binding_hold_.bound(event.header.pid, event.ssl, event.conn);
 }
 
 }  // namespace tlstap

@@ -9,6 +9,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "capture/binding_hold.h"
+#include "capture/call.h"
 #include "capture/wall_clock.h"
 #include "conn/connection_tracker.h"
 #include "output/record.h"
@@ -20,7 +22,15 @@ class Reassembler {
  public:
   // `connections` (optional) gives each record its connection and position.
   Reassembler(RecordSink& sink, WallClock clock, ConnectionTracker* connections = nullptr)
-      : sink_(sink), clock_(clock), connections_(connections) {}
+      : sink_(sink),
+        clock_(clock),
+        connections_(connections),
+        binding_hold_(kBindingWindowNs, kBindingHoldMaxBytes,
+                      [this](HeldCall&& call) { emit_now(call.meta, call.bytes, call.truncation); }) {}
+
+  // How long records of a memory-BIO SSL* wait for its socket, and how many bytes may wait.
+  static constexpr uint64_t kBindingWindowNs = 1'000'000'000;
+  static constexpr size_t kBindingHoldMaxBytes = 64 << 20;
 
   // One data event as BPF sent it; `bytes` are the chunk's data, already checked to lie
   // within the event.
@@ -30,22 +40,24 @@ class Reassembler {
   // of a call are sent within one uprobe run and read in ring order, so an incomplete call
   // that stays quiet lost its tail.
   void expire(uint64_t now_monotonic_ns, uint64_t quiet_ns);
-  // Emits every incomplete call (at exit).
+  // Emits every incomplete call and every call waiting for its socket (at exit).
   void finish_all();
+
+  // A memory-BIO SSL* was matched to its socket (bpf/conn.bpf.h).
+  void on_ssl_bound(const tlstap_ssl_bound_event& event);
+  // Records of `pid` still waiting go out before its connections' close records.
+  void on_process_exit(uint32_t pid) { binding_hold_.flush_process(pid); }
+  // Waiting records of the closed connection's SSL* go out before its close record.
+  void on_close(const tlstap_close_event& event) {
+    binding_hold_.bound(event.header.pid, event.ssl, event.conn);
+  }
+  size_t calls_waiting_for_socket() const { return binding_hold_.held_calls(); }
 
   size_t pending_calls() const { return pending_.size(); }
   // Chunks that contradict the protocol (no first chunk, a gap); counted, never trusted.
   uint64_t malformed_chunks() const { return malformed_chunks_; }
 
  private:
-  // What a record needs of the call, copied from its first chunk.
-  struct CallMeta {
-    uint32_t pid, tid, uid;
-    uint64_t ts_ns, call_len, capture_len, ssl, pos;
-    uint8_t function, direction;
-    tlstap_conn_info conn;
-    char comm[TLSTAP_COMM_LEN];
-  };
   struct PendingCall {
     CallMeta meta;
     std::string bytes;
@@ -54,6 +66,7 @@ class Reassembler {
 
   static CallMeta meta_of(const tlstap_data_event& event);
   void emit(const CallMeta& meta, std::string_view bytes, Truncation truncation);
+  void emit_now(const CallMeta& meta, std::string_view bytes, Truncation truncation);
   void finish(uint64_t call_id, Truncation truncation);
 
   RecordSink& sink_;
@@ -62,6 +75,7 @@ class Reassembler {
   std::unordered_map<uint64_t, PendingCall> pending_;      // by call_id
   std::unordered_map<uint32_t, uint64_t> pending_by_tid_;  // a thread has one call at a time
   uint64_t malformed_chunks_ = 0;
+  BindingHold binding_hold_;
 };
 
 std::string_view function_name(uint8_t function);

@@ -45,23 +45,16 @@ ConnectionTracker::Key ConnectionTracker::key_for(uint32_t pid, uint64_t ssl, in
   return {pid, ssl | (1ull << 63)};
 }
 
-uint64_t ConnectionTracker::process_start_time(uint32_t pid) {
-  auto [it, inserted] = start_times_.try_emplace(pid, 0);
-  if (inserted) {
-    // Field 22 of /proc/PID/stat, after the parenthesised comm (which may contain spaces).
-    std::ifstream in(fmt::format("/proc/{}/stat", pid));
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    size_t after_comm = stat.rfind(')');
-    if (after_comm != std::string::npos) {
-      std::istringstream fields(stat.substr(after_comm + 2));
-      std::string field;
-      for (int index = 3; index <= 22 && fields >> field; index++) {
-        if (index == 22) it->second = std::stoull(field);
-      }
-    }
-  }
-  return it->second;
+namespace {
+
+// /proc/PID/stat's start time is in clock ticks; the id uses the same unit, so a user can
+// match it with ps.
+uint64_t start_time_ticks(uint64_t start_time_ns) {
+  static const uint64_t ns_per_tick = 1000000000ull / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+  return start_time_ns / ns_per_tick;
 }
+
+}  // namespace
 
 void ConnectionTracker::fill_addresses(uint32_t pid, const tlstap_conn_info& info,
                                        Connection& connection) {
@@ -74,6 +67,9 @@ void ConnectionTracker::fill_addresses(uint32_t pid, const tlstap_conn_info& inf
     // server's if its local port is listening.
     if (info.role != TLSTAP_ROLE_UNKNOWN) {
       connection.role = info.role == TLSTAP_ROLE_SERVER ? Role::server : Role::client;
+    } else if (std::optional<bool> listened = listening_.listening(info.netns, info.lport)) {
+      // Older than tlstap: accepted if its local port listened when tracing started.
+      connection.role = *listened ? Role::server : Role::client;
     } else if (std::optional<bool> listening =
                    is_listening_tcp_port(static_cast<pid_t>(pid), info.lport)) {
       connection.role = *listening ? Role::server : Role::client;
@@ -117,17 +113,19 @@ void ConnectionTracker::fill_addresses(uint32_t pid, const tlstap_conn_info& inf
   }
 }
 
-Connection* ConnectionTracker::resolve(uint32_t pid, uint64_t ssl, const tlstap_conn_info& info) {
+Connection* ConnectionTracker::resolve(uint32_t pid, uint64_t start_time_ns, uint64_t ssl,
+                                       const tlstap_conn_info& info) {
   Key key = key_for(pid, ssl, info.fd);
   auto [it, inserted] = connections_.try_emplace(key);
   Connection& connection = it->second;
   if (inserted) {
+    uint64_t start = start_time_ticks(start_time_ns);
     connection.fd = info.fd;
-    connection.id =
-        info.fd >= 0
-            ? fmt::format("{}-{}-{}-{}", pid, process_start_time(pid), info.fd, generations_[key])
-            : fmt::format("{}-{}-ssl{:x}-{}", pid, process_start_time(pid), ssl, generations_[key]);
+    connection.id = info.fd >= 0
+                        ? fmt::format("{}-{}-{}-{}", pid, start, info.fd, generations_[key])
+                        : fmt::format("{}-{}-ssl{:x}-{}", pid, start, ssl, generations_[key]);
   }
+  if (info.flags & TLSTAP_CONN_MIDSTREAM) connection.midstream = true;
   if (connection.role == Role::unknown && info.family != 0) fill_addresses(pid, info, connection);
   return &connection;
 }
@@ -153,7 +151,7 @@ void ConnectionTracker::on_close(const tlstap_close_event& event, uint64_t ts_ns
   Key key = key_for(pid, event.ssl, event.conn.fd);
   // Creates the connection if none of its records was emitted (all filtered or lost): its
   // close is still said.
-  Connection& connection = *resolve(pid, event.ssl, event.conn);
+  Connection& connection = *resolve(pid, event.start_time_ns, event.ssl, event.conn);
   connection.bytes[0] = std::max<uint64_t>(connection.bytes[0], event.bytes[0]);
   connection.bytes[1] = std::max<uint64_t>(connection.bytes[1], event.bytes[1]);
   emit_close(pid, connection, ts_ns, sink);
@@ -181,7 +179,6 @@ void ConnectionTracker::on_process_exit(uint32_t pid, uint64_t ts_ns, RecordSink
   while (generation != generations_.end() && generation->first.first == pid) {
     generation = generations_.erase(generation);
   }
-  start_times_.erase(pid);
   auto names = unix_names_.lower_bound({pid, 0});
   while (names != unix_names_.end() && names->first.first == pid) names = unix_names_.erase(names);
 }

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "conn/connection.h"
+#include "conn/listening_ports.h"
 #include "output/record.h"
 #include "tlstap/abi.h"
 
@@ -19,8 +20,13 @@ namespace tlstap {
 
 class ConnectionTracker {
  public:
-  // The connection of a call; never null. `ssl` keys calls whose fd is not known.
-  Connection* resolve(uint32_t pid, uint64_t ssl, const tlstap_conn_info& info);
+  // `listening` decides the role of connections older than tlstap.
+  explicit ConnectionTracker(ListeningPorts listening = {}) : listening_(std::move(listening)) {}
+
+  // The connection of a call; never null. `ssl` keys calls whose fd is not known;
+  // `start_time_ns` is the process's start (boot-time clock), part of the connection's id.
+  Connection* resolve(uint32_t pid, uint64_t start_time_ns, uint64_t ssl,
+                      const tlstap_conn_info& info);
   // Counts a record's bytes (for close records of connections whose process just exits).
   void count(Connection& connection, Direction direction, uint64_t pos, uint64_t len);
 
@@ -35,13 +41,12 @@ class ConnectionTracker {
   // (pid, fd) when the fd is known, else (pid, SSL* with the top bit set).
   using Key = std::pair<uint32_t, uint64_t>;
   static Key key_for(uint32_t pid, uint64_t ssl, int fd);
-  uint64_t process_start_time(uint32_t pid);
   void fill_addresses(uint32_t pid, const tlstap_conn_info& info, Connection& connection);
   void emit_close(uint32_t pid, const Connection& connection, uint64_t ts_ns, RecordSink& sink);
 
   std::map<Key, Connection> connections_;
   std::map<Key, uint32_t> generations_;  // bumped at each close: a reused fd is a new id
-  std::map<uint32_t, uint64_t> start_times_;
+  ListeningPorts listening_;
   std::map<Key, std::pair<std::string, std::string>> unix_names_;  // local, peer
 };
 

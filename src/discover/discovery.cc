@@ -109,6 +109,7 @@ void Discovery::scan_all_processes() {
 
 bool Discovery::scan_process(pid_t pid) {
   std::vector<MapsEntry> mappings = executable_file_mappings(pid);
+  bool uses_tls = false;
   for (const MapsEntry& mapping : mappings) {
     std::string open_path = path_seen_from_tracer(pid, mapping);
     struct stat st;
@@ -119,8 +120,9 @@ bool Discovery::scan_process(pid_t pid) {
       as_deleted.deleted = true;
       open_path = path_seen_from_tracer(pid, as_deleted);
     }
-    consider(open_path, mapping.path);
+    if (consider(open_path, mapping.path)) uses_tls = true;
   }
+  if (uses_tls && tls_process_) tls_process_(pid);
   return !mappings.empty() || std::filesystem::exists(fmt::format("/proc/{}", pid));
 }
 

@@ -33,6 +33,10 @@ class Discovery {
   // A file named by the user (--lib); an error if it is unreadable or has no TLS functions.
   Status add_file(const std::string& path);
 
+  // Told of every scanned process that maps a TLS target (BPF then follows its threads'
+  // socket I/O outside TLS calls, e.g. to notice a call that was in flight at attach).
+  void on_tls_process(std::function<void(pid_t)> hook) { tls_process_ = std::move(hook); }
+
   size_t attached_count() const { return attached_count_.load(); }
   std::vector<Target> targets() const;
 
@@ -43,6 +47,7 @@ class Discovery {
 
   AttachFn attach_;
   LogFn log_;
+  std::function<void(pid_t)> tls_process_;
   mutable std::mutex mutex_;
   std::map<FileId, bool> examined_;  // true: a target
   std::vector<Target> targets_;

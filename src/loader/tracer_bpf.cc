@@ -135,7 +135,8 @@ Status TracerBpf::attach_kernel_hooks(std::vector<std::string>* warnings) {
       {{p.on_mmap},
        "a library loaded at a new path by a running process is found only when it execs"},
       {{p.on_read, p.on_write, p.on_readv, p.on_writev, p.on_recvfrom, p.on_sendto, p.on_recvmsg,
-        p.on_sendmsg, p.on_close, p.on_sock_send, p.on_sock_recv, p.on_connect, p.on_accept,
+        p.on_sendmsg, p.on_close, p.on_sock_send, p.on_sock_recv, p.on_sock_state, p.on_connect,
+        p.on_accept,
         p.on_accept4},
        "records carry no connection (fd, addresses) and no close records are made"},
   };
@@ -199,6 +200,14 @@ Status TracerBpf::trace_pid(pid_t pid) {
     return Error{fmt::format("cannot add pid {} to the filter: {}", pid, errno_text(errno))};
   }
   return Ok{};
+}
+
+void TracerBpf::mark_tls_process(pid_t pid) {
+  __u32 key = static_cast<__u32>(pid);
+  __u8 yes = 1;
+  // Best effort: a full map only costs the in-flight-at-attach notice for that process.
+  (void)bpf_map__update_elem(skeleton_->maps.tls_processes, &key, sizeof(key), &yes, sizeof(yes),
+                             BPF_ANY);
 }
 
 namespace {

@@ -14,6 +14,7 @@ struct TraceCounts {
   uint64_t lost_events = 0;
   uint64_t lost_bytes = 0;
   uint64_t closed_connections = 0;
+  uint64_t unseen_calls = 0;  // calls in flight at attach that returned unseen
 };
 
 class CountingSink final : public RecordSink {
@@ -28,8 +29,12 @@ class CountingSink final : public RecordSink {
     next_.data(record);
   }
   void lost(const LostRecord& record) override {
-    counts_.lost_events += record.events;
-    counts_.lost_bytes += record.bytes;
+    if (record.unseen_call) {
+      counts_.unseen_calls += record.events;
+    } else {
+      counts_.lost_events += record.events;
+      counts_.lost_bytes += record.bytes;
+    }
     next_.lost(record);
   }
   void close(const CloseRecord& record) override {

@@ -55,10 +55,15 @@ class JsonSink final : public RecordSink {
   }
 
   void lost(const LostRecord& r) override {
-    fmt::format_to(std::back_inserter(out_.buffer()),
-                   R"({{"type":"lost","events":{},"bytes":{}}})"
-                   "\n",
-                   r.events, r.bytes);
+    std::string& b = out_.buffer();
+    fmt::format_to(std::back_inserter(b), R"({{"type":"lost","events":{})", r.events);
+    if (r.bytes_known) fmt::format_to(std::back_inserter(b), R"(,"bytes":{})", r.bytes);
+    if (r.unseen_call) {
+      fmt::format_to(std::back_inserter(b), R"(,"reason":"in-flight-at-attach","dir":"{}")",
+                     direction_name(r.direction));
+    }
+    if (r.connection) append_connection(b, *r.connection);
+    b += "}\n";
     out_.record_done();
     out_.flush_if_full();
   }
@@ -80,6 +85,7 @@ class JsonSink final : public RecordSink {
       if (c.rport) fmt::format_to(std::back_inserter(b), R"(,"rport":{})", c.rport);
     }
     fmt::format_to(std::back_inserter(b), R"(,"role":"{}")", role_name(c.role));
+    if (c.midstream) b += R"(,"midstream":true)";
   }
 
   OutputStream& out_;

@@ -40,6 +40,12 @@ struct DataRecord {
 struct LostRecord {
   uint64_t events = 0;
   uint64_t bytes = 0;
+  bool bytes_known = true;
+  // A call that was already in flight when tlstap attached returned unseen on `connection`
+  // (its size is not known): the records of that connection miss its bytes.
+  bool unseen_call = false;
+  Direction direction = Direction::read;
+  const Connection* connection = nullptr;
 };
 
 // A traced connection was closed (or its process exited); its state is freed after this.

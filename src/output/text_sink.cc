@@ -27,7 +27,10 @@ class TextSink final : public RecordSink {
     }
     fmt::format_to(std::back_inserter(b), " {} {} bytes ({} {})", direction_name(r.direction),
                    r.len, r.library, r.function);
-    if (r.connection) fmt::format_to(std::back_inserter(b), " pos {}", r.pos);
+    if (r.connection) {
+      fmt::format_to(std::back_inserter(b), " pos {}", r.pos);
+      if (r.connection->midstream) b += " (midstream)";
+    }
     if (r.truncated()) {
       fmt::format_to(std::back_inserter(b), " [truncated by {}: {} of {} bytes shown]",
                      truncation_name(r.truncation), r.data.size(), r.len);
@@ -51,17 +54,33 @@ class TextSink final : public RecordSink {
     append_terminal_safe_field(b, r.connection->comm);
     fmt::format_to(std::back_inserter(b), "[{}] ", r.pid);
     append_endpoints(b, *r.connection, " - ");
-    fmt::format_to(std::back_inserter(b), " closed: {} bytes written, {} bytes read ({})\n\n",
-                   r.connection->bytes[1], r.connection->bytes[0], r.connection->id);
+    fmt::format_to(std::back_inserter(b), " closed: {} bytes written, {} bytes read ({}){}\n\n",
+                   r.connection->bytes[1], r.connection->bytes[0], r.connection->id,
+                   r.connection->midstream ? " (midstream: counted from the first record seen)"
+                                           : "");
     out_.record_done();
     out_.flush_if_full();
   }
 
   void lost(const LostRecord& r) override {
-    fmt::format_to(std::back_inserter(out_.buffer()),
-                   "*** lost {} events, {} bytes: the ring buffer was full "
-                   "(a larger --buffer-size or a lighter output helps) ***\n\n",
-                   r.events, r.bytes);
+    std::string& b = out_.buffer();
+    if (r.unseen_call) {
+      b += "*** lost: a ";
+      b += direction_name(r.direction);
+      b += " call already in flight when tracing started returned unseen on ";
+      if (r.connection) {
+        append_endpoints(b, *r.connection, " - ");
+        fmt::format_to(std::back_inserter(b), " ({})", r.connection->id);
+      } else {
+        b += "a connection";
+      }
+      b += "; its bytes are not known ***\n\n";
+    } else {
+      fmt::format_to(std::back_inserter(b),
+                     "*** lost {} events, {} bytes: the ring buffer was full "
+                     "(a larger --buffer-size or a lighter output helps) ***\n\n",
+                     r.events, r.bytes);
+    }
     out_.record_done();
     out_.flush_if_full();
   }

@@ -75,13 +75,13 @@ struct Fd {
 
 TEST(ConnectionTracker, SameFdSameConnection) {
   ConnectionTracker tracker;
-  Connection* a = tracker.resolve(kGonePid, 0x1000, ipv4(5, "10.0.0.1", 40000, "10.0.0.2", 443));
-  Connection* b = tracker.resolve(kGonePid, 0x2000, ipv4(5, "10.0.0.1", 40000, "10.0.0.2", 443));
+  Connection* a = tracker.resolve(kGonePid, 0, 0x1000, ipv4(5, "10.0.0.1", 40000, "10.0.0.2", 443));
+  Connection* b = tracker.resolve(kGonePid, 0, 0x2000, ipv4(5, "10.0.0.1", 40000, "10.0.0.2", 443));
   EXPECT_EQ(a, b);  // keyed by (pid, fd) when the fd is known, whatever the SSL*
   Connection* other_fd =
-      tracker.resolve(kGonePid, 0x1000, ipv4(6, "10.0.0.1", 40001, "10.0.0.2", 443));
+      tracker.resolve(kGonePid, 0, 0x1000, ipv4(6, "10.0.0.1", 40001, "10.0.0.2", 443));
   Connection* other_pid =
-      tracker.resolve(kGonePid + 1, 0x1000, ipv4(5, "10.0.0.1", 40000, "10.0.0.2", 443));
+      tracker.resolve(kGonePid + 1, 0, 0x1000, ipv4(5, "10.0.0.1", 40000, "10.0.0.2", 443));
   EXPECT_NE(a, other_fd);
   EXPECT_NE(a, other_pid);
   std::set<std::string> ids = {a->id, other_fd->id, other_pid->id};
@@ -98,17 +98,17 @@ TEST(ConnectionTracker, SameFdSameConnection) {
   // The role BPF saw at connect() wins over any /proc lookup.
   tlstap_conn_info connected = ipv4(7, "10.0.0.1", 40002, "10.0.0.2", 443);
   connected.role = TLSTAP_ROLE_CLIENT;
-  EXPECT_EQ(tracker.resolve(kGonePid, 0x3000, connected)->role, Role::client);
+  EXPECT_EQ(tracker.resolve(kGonePid, 0, 0x3000, connected)->role, Role::client);
   tlstap_conn_info accepted = ipv4(8, "10.0.0.2", 443, "10.0.0.1", 40003);
   accepted.role = TLSTAP_ROLE_SERVER;
-  EXPECT_EQ(tracker.resolve(kGonePid, 0x4000, accepted)->role, Role::server);
+  EXPECT_EQ(tracker.resolve(kGonePid, 0, 0x4000, accepted)->role, Role::server);
 }
 
 TEST(ConnectionTracker, UnknownFdIsKeyedBySsl) {
   ConnectionTracker tracker;
-  Connection* a = tracker.resolve(kGonePid, 0xaaaa, unknown_fd());
-  Connection* again = tracker.resolve(kGonePid, 0xaaaa, unknown_fd());
-  Connection* b = tracker.resolve(kGonePid, 0xbbbb, unknown_fd());
+  Connection* a = tracker.resolve(kGonePid, 0, 0xaaaa, unknown_fd());
+  Connection* again = tracker.resolve(kGonePid, 0, 0xaaaa, unknown_fd());
+  Connection* b = tracker.resolve(kGonePid, 0, 0xbbbb, unknown_fd());
   EXPECT_EQ(a, again);
   EXPECT_NE(a, b);
   EXPECT_NE(a->id, b->id);
@@ -121,9 +121,9 @@ TEST(ConnectionTracker, AddressesLearnedLaterAreFilledIn) {
   ConnectionTracker tracker;
   tlstap_conn_info no_family{};
   no_family.fd = 7;
-  Connection* a = tracker.resolve(kGonePid, 1, no_family);
+  Connection* a = tracker.resolve(kGonePid, 0, 1, no_family);
   EXPECT_TRUE(a->raddr.empty());
-  Connection* b = tracker.resolve(kGonePid, 1, ipv4(7, "192.0.2.1", 5555, "198.51.100.7", 8443));
+  Connection* b = tracker.resolve(kGonePid, 0, 1, ipv4(7, "192.0.2.1", 5555, "198.51.100.7", 8443));
   EXPECT_EQ(a, b);
   EXPECT_EQ(a->raddr, "198.51.100.7");
   EXPECT_EQ(a->rport, 8443);
@@ -138,7 +138,7 @@ TEST(ConnectionTracker, Ipv6Addresses) {
   info.rport = 443;
   ASSERT_EQ(inet_pton(AF_INET6, "::1", info.laddr), 1);
   ASSERT_EQ(inet_pton(AF_INET6, "2001:db8::17", info.raddr), 1);
-  Connection* c = tracker.resolve(kGonePid, 1, info);
+  Connection* c = tracker.resolve(kGonePid, 0, 1, info);
   EXPECT_EQ(c->laddr, "::1");
   EXPECT_EQ(c->raddr, "2001:db8::17");
 }
@@ -147,7 +147,7 @@ TEST(ConnectionTracker, CloseEmitsOnceAndAReusedFdIsANewConnection) {
   ConnectionTracker tracker;
   CloseRecorder sink;
   auto info = ipv4(9, "10.0.0.1", 40000, "10.0.0.2", 443);
-  Connection* first = tracker.resolve(kGonePid, 0x1000, info);
+  Connection* first = tracker.resolve(kGonePid, 0, 0x1000, info);
   tracker.count(*first, Direction::write, 0, 100);
   tracker.count(*first, Direction::write, 100, 50);
   tracker.count(*first, Direction::read, 0, 30);
@@ -171,7 +171,7 @@ TEST(ConnectionTracker, CloseEmitsOnceAndAReusedFdIsANewConnection) {
   EXPECT_EQ(sink.closes[0].bytes[1], 500u);
   EXPECT_EQ(tracker.open_connections(), 0u);
 
-  Connection* second = tracker.resolve(kGonePid, 0x3000, info);
+  Connection* second = tracker.resolve(kGonePid, 0, 0x3000, info);
   EXPECT_NE(second->id, first_id);
   EXPECT_EQ(second->bytes[0] + second->bytes[1], 0u);
 }
@@ -193,10 +193,10 @@ TEST(ConnectionTracker, CloseOfAnUnseenConnectionIsStillSaid) {
 TEST(ConnectionTracker, ProcessExitClosesOnlyThatProcess) {
   ConnectionTracker tracker;
   CloseRecorder sink;
-  tracker.resolve(kGonePid, 1, ipv4(3, "10.0.0.1", 1, "10.0.0.2", 2));
-  tracker.resolve(kGonePid, 2, unknown_fd());
-  tracker.resolve(kGonePid + 1, 1, ipv4(3, "10.0.0.1", 1, "10.0.0.2", 2));
-  tracker.resolve(kGonePid - 1, 1, ipv4(3, "10.0.0.1", 1, "10.0.0.2", 2));
+  tracker.resolve(kGonePid, 0, 1, ipv4(3, "10.0.0.1", 1, "10.0.0.2", 2));
+  tracker.resolve(kGonePid, 0, 2, unknown_fd());
+  tracker.resolve(kGonePid + 1, 0, 1, ipv4(3, "10.0.0.1", 1, "10.0.0.2", 2));
+  tracker.resolve(kGonePid - 1, 0, 1, ipv4(3, "10.0.0.1", 1, "10.0.0.2", 2));
   tracker.on_process_exit(kGonePid, 0, sink);
   ASSERT_EQ(sink.closes.size(), 2u);
   for (const CloseCapture& c : sink.closes) EXPECT_EQ(c.pid, kGonePid);
@@ -221,8 +221,8 @@ TEST(ConnectionTracker, ExitOfTheLargestPid) {
     int closes = 0;
   } sink;
   ConnectionTracker tracker;
-  tracker.resolve(1, 1, ipv4(3, "10.0.0.1", 1, "10.0.0.2", 2));
-  tracker.resolve(0xffffffffu, 1, ipv4(3, "10.0.0.1", 1, "10.0.0.2", 2));
+  tracker.resolve(1, 0, 1, ipv4(3, "10.0.0.1", 1, "10.0.0.2", 2));
+  tracker.resolve(0xffffffffu, 0, 1, ipv4(3, "10.0.0.1", 1, "10.0.0.2", 2));
   EXPECT_NO_THROW(tracker.on_process_exit(0xffffffffu, 0, sink));
   EXPECT_EQ(sink.closes, 1);
   EXPECT_EQ(tracker.open_connections(), 1u);
@@ -243,8 +243,8 @@ TEST(ConnectionTracker, RoleFromThisProcessesListeningSocket) {
 
   ConnectionTracker tracker;
   const auto pid = static_cast<uint32_t>(getpid());
-  Connection* accepted = tracker.resolve(pid, 1, ipv4(100, "127.0.0.1", port, "127.0.0.1", 50000));
-  Connection* dialed = tracker.resolve(pid, 2, ipv4(101, "127.0.0.1", 50000, "127.0.0.1", port));
+  Connection* accepted = tracker.resolve(pid, 0, 1, ipv4(100, "127.0.0.1", port, "127.0.0.1", 50000));
+  Connection* dialed = tracker.resolve(pid, 0, 2, ipv4(101, "127.0.0.1", 50000, "127.0.0.1", port));
   EXPECT_EQ(accepted->role, Role::server);
   EXPECT_EQ(dialed->role, Role::client);
   EXPECT_EQ(role_name(accepted->role), "server");
@@ -273,9 +273,9 @@ TEST(ConnectionTracker, UnixSocketPathAndRole) {
   tlstap_conn_info info{};
   info.family = AF_UNIX;
   info.fd = server.fd;
-  Connection* accepted = tracker.resolve(pid, 1, info);
+  Connection* accepted = tracker.resolve(pid, 0, 1, info);
   info.fd = client.fd;
-  Connection* dialed = tracker.resolve(pid, 2, info);
+  Connection* dialed = tracker.resolve(pid, 0, 2, info);
   EXPECT_EQ(accepted->laddr, path);
   EXPECT_EQ(accepted->role, Role::server);
   EXPECT_EQ(dialed->laddr, "");
@@ -293,7 +293,7 @@ TEST(ConnectionJson, DataAndCloseRecordsCarryTheDesignFields) {
   ConnectionTracker tracker;
   tlstap_conn_info connected = ipv4(5, "10.0.0.1", 40000, "10.0.0.2", 443);
   connected.role = TLSTAP_ROLE_CLIENT;  // BPF saw the connect()
-  Connection* c = tracker.resolve(kGonePid, 1, connected);
+  Connection* c = tracker.resolve(kGonePid, 0, 1, connected);
   DataRecord record;
   record.pid = kGonePid;
   record.comm = "curl";
@@ -311,7 +311,7 @@ TEST(ConnectionJson, DataAndCloseRecordsCarryTheDesignFields) {
   close_record.connection = c;
   sink->close(close_record);
   // A connection of which nothing is known has no address fields.
-  Connection* bare = tracker.resolve(kGonePid, 2, unknown_fd());
+  Connection* bare = tracker.resolve(kGonePid, 0, 2, unknown_fd());
   record.connection = bare;
   record.pos = 0;
   sink->data(record);
@@ -411,7 +411,7 @@ TEST(HostFilter, PassesOnlyMatchingConnections) {
   const uint8_t remote[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2};
   std::memcpy(v4_mapped.laddr, local, 16);
   std::memcpy(v4_mapped.raddr, remote, 16);
-  const Connection& mapped = *tracker.resolve(kGonePid, 1, v4_mapped);
+  const Connection& mapped = *tracker.resolve(kGonePid, 0, 1, v4_mapped);
   EXPECT_EQ(mapped.laddr, "10.0.0.9");
   EXPECT_EQ(mapped.raddr, "10.0.0.2");
   Connection other;

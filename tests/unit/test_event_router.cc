@@ -22,7 +22,7 @@ class EventRouterTest : public ::testing::Test {
   ProcessEvents callbacks() {
     ProcessEvents events;
     events.changed = [this](pid_t pid) { changed.push_back(pid); };
-    events.exited = [this](pid_t pid) { exited.push_back(pid); };
+    events.exited = [this](pid_t pid, uint64_t) { exited.push_back(pid); };
     return events;
   }
 

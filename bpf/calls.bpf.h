@@ -1,0 +1,114 @@
+/* Per-thread frames of TLS calls between entry and return, for every stack's probes.
+ *
+ * A thread can be inside several TLS calls at once (node writes from JavaScript run by
+ * OpenSSL's callbacks while inside SSL_read), so each thread has a small stack of frames.
+ * Only an entry that is really the same operation as the call it is nested in (same SSL*,
+ * same direction: an API function implemented with another) is folded into the outer call;
+ * any other call gets its own frame and its own record. */
+#pragma once
+
+/* The process's start on the boot-time clock, as /proc/PID/stat reports it (in clock ticks
+ * there): read from the task at the event, so it is right even when the process is gone by
+ * the time user space reads the event. */
+static __always_inline __u64 process_start_time(void) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+  return BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+static __always_inline void mark_tls_process(__u32 tgid) {
+  if (bpf_map_lookup_elem(&tls_processes, &tgid)) return;
+  __u8 yes = 1;
+  bpf_map_update_elem(&tls_processes, &tgid, &yes, BPF_ANY);
+}
+
+static __always_inline struct thread_state *thread_state_of(__u64 pid_tgid) {
+  return bpf_map_lookup_elem(&threads, &pid_tgid);
+}
+
+static __always_inline struct thread_state *thread_state_create(__u64 pid_tgid) {
+  struct thread_state *thread = thread_state_of(pid_tgid);
+  if (thread) return thread;
+  struct thread_state fresh = {.io_fd = -1};
+  bpf_map_update_elem(&threads, &pid_tgid, &fresh, BPF_NOEXIST);
+  return thread_state_of(pid_tgid);
+}
+
+static __always_inline struct pending_call *frame_at(__u64 pid_tgid, __u32 level) {
+  struct frame_key key = {.pid_tgid = pid_tgid, .level = level};
+  return bpf_map_lookup_elem(&pending_calls, &key);
+}
+
+/* The innermost call the current thread is in, or null. */
+static __always_inline struct pending_call *current_call(struct thread_state *thread,
+                                                         __u64 pid_tgid) {
+  if (!thread || thread->depth == 0) return 0;
+  return frame_at(pid_tgid, thread->depth - 1);
+}
+
+/* Records the entry of a TLS call; `call` holds its arguments. */
+static __always_inline void enter_tls_call(__u64 pid_tgid, __u64 sp, struct pending_call *call) {
+  __u32 tgid = pid_tgid >> 32;
+  mark_tls_process(tgid);
+  struct thread_state *thread = thread_state_create(pid_tgid);
+  if (!thread) return;
+  /* Frames whose entry stack pointer is not above ours cannot be calls we are nested in: their
+   * return never came (a longjmp out of a callback). */
+#pragma unroll
+  for (int i = 0; i < TLSTAP_MAX_NESTED_CALLS; i++) {
+    if (thread->depth == 0) break;
+    struct pending_call *top = frame_at(pid_tgid, thread->depth - 1);
+    if (top && top->entry_sp > sp) {
+      if (top->ssl == call->ssl && top->direction == call->direction) {
+        /* The same operation implemented by another API function: reported once, by the
+         * outer call. */
+        top->same_op_depth++;
+        return;
+      }
+      break;
+    }
+    thread->depth--;
+    thread->overflow = 0;
+  }
+  if (thread->depth >= TLSTAP_MAX_NESTED_CALLS) {
+    thread->overflow++;
+    struct tlstap_loss_counters *lost = loss_counters();
+    if (lost) lost->events += 1; /* its bytes are unknown until it returns: not counted */
+    return;
+  }
+  /* Any other TLS call on this thread ends the window in which its next send is taken as a
+   * memory-BIO write's ciphertext (unless it is another write on the same SSL*). */
+  if (thread->flush_ssl != call->ssl || call->direction != TLSTAP_DIR_WRITE) {
+    thread->flush_ssl = 0;
+  }
+  call->entry_sp = sp;
+  call->recv_before = thread->outside_recv_sk;
+  thread->outside_recv_sk = 0;
+  struct frame_key key = {.pid_tgid = pid_tgid, .level = thread->depth};
+  if (bpf_map_update_elem(&pending_calls, &key, call, BPF_ANY) == 0) thread->depth++;
+}
+
+/* Takes the innermost call off the thread's stack at its return; false when the return is
+ * not one to report (no frame, a folded same-operation call, a call beyond the depth). */
+static __always_inline bool leave_tls_call(__u64 pid_tgid, struct pending_call *out) {
+  struct thread_state *thread = thread_state_of(pid_tgid);
+  if (!thread || thread->depth == 0) return false;
+  if (thread->overflow > 0) {
+    thread->overflow--;
+    return false;
+  }
+  __u32 level = thread->depth - 1;
+  struct pending_call *top = frame_at(pid_tgid, level);
+  if (!top) {
+    thread->depth = level; /* evicted: the call cannot be reported */
+    return false;
+  }
+  if (top->same_op_depth > 0) {
+    top->same_op_depth--;
+    return false;
+  }
+  *out = *top;
+  struct frame_key key = {.pid_tgid = pid_tgid, .level = level};
+  bpf_map_delete_elem(&pending_calls, &key);
+  thread->depth = level;
+  return true;
+}
