@@ -75,11 +75,9 @@ static __always_inline void enter_tls_call(__u64 pid_tgid, __u64 sp, struct pend
     if (lost) lost->events += 1; /* its bytes are unknown until it returns: not counted */
     return;
   }
-  /* Any other TLS call on this thread ends the window in which its next send is taken as a
-   * memory-BIO write's ciphertext (unless it is another write on the same SSL*). */
-  if (thread->flush_ssl != call->ssl || call->direction != TLSTAP_DIR_WRITE) {
-    thread->flush_ssl = 0;
-  }
+  /* A call on another SSL* ends the window in which the thread's next send is taken as a
+   * memory-BIO write's ciphertext (node reads on the same SSL* before it flushes). */
+  if (thread->flush_ssl != call->ssl) thread->flush_ssl = 0;
   call->entry_sp = sp;
   call->recv_before = thread->outside_recv_sk;
   thread->outside_recv_sk = 0;

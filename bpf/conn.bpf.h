@@ -10,36 +10,42 @@
 #define TLSTAP_AF_INET6 10
 
 /* Where the current I/O syscall's data starts in the caller's memory: its first buffer. */
-static __always_inline __u64 first_buffer(long syscall_buf, bool vectored, bool msghdr) {
+static __always_inline void first_buffer(struct thread_state *thread, long syscall_buf,
+                                         long syscall_len, bool vectored, bool msghdr) {
+  thread->io_buf = 0;
+  thread->io_len = 0;
   if (msghdr) {
     struct user_msghdr msg;
-    if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)syscall_buf) != 0) return 0;
+    if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)syscall_buf) != 0) return;
     syscall_buf = (long)msg.msg_iov;
     vectored = true;
   }
   if (vectored) {
     struct iovec first;
-    if (bpf_probe_read_user(&first, sizeof(first), (const void *)syscall_buf) != 0) return 0;
-    return (__u64)first.iov_base;
+    if (bpf_probe_read_user(&first, sizeof(first), (const void *)syscall_buf) != 0) return;
+    thread->io_buf = (__u64)first.iov_base;
+    thread->io_len = first.iov_len;
+    return;
   }
-  return (__u64)syscall_buf;
+  thread->io_buf = (__u64)syscall_buf;
+  thread->io_len = (__u64)syscall_len;
 }
 
 /* Any I/O syscall of a thread tlstap follows: a candidate only. Callbacks inside an SSL call
  * may write elsewhere (curl's --trace writes its file from OpenSSL's message callback); the
  * socket tracepoint that follows a socket's syscall is what confirms the fd, and the first
  * bytes moved (a TLS record header) confirm that it is TLS traffic. */
-static __always_inline void note_io(long fd, long buf, bool vectored, bool msghdr) {
+static __always_inline void note_io(long fd, long buf, long len, bool vectored, bool msghdr) {
   struct thread_state *thread = thread_state_of(bpf_get_current_pid_tgid());
   if (!thread) return;
   thread->io_fd = (__s32)fd;
-  thread->io_buf = first_buffer(buf, vectored, msghdr);
+  first_buffer(thread, buf, len, vectored, msghdr);
 }
 
 #define IO_SYSCALL_HOOK(syscall, vectored, msghdr)                        \
   SEC("tracepoint/syscalls/sys_enter_" #syscall)                          \
   int on_##syscall(struct trace_event_raw_sys_enter *ctx) {               \
-    note_io(ctx->args[0], ctx->args[1], vectored, msghdr);                \
+    note_io(ctx->args[0], ctx->args[1], ctx->args[2], vectored, msghdr); \
     return 0;                                                             \
   }
 
@@ -126,14 +132,26 @@ static __always_inline bool is_tls_record_header(const __u8 *header) {
   return header[0] >= 20 && header[0] <= 24 && header[1] == 3 && header[2] <= 4;
 }
 
-/* Whether a send that starts with `header` carries the ciphertext of a memory-BIO SSL_write of
- * `plaintext_len` bytes: an application-data record whose length is that of the write's first
- * record plus the cipher's overhead (AEAD tag, explicit IV or MAC and padding: < 320 bytes). */
-static __always_inline bool is_ciphertext_of(const __u8 *header, __u64 plaintext_len) {
-  if (header[0] != 23 || header[1] != 3) return false;
-  __u64 record = ((__u64)header[3] << 8) | header[4];
+/* Whether a send carries the ciphertext of a memory-BIO SSL_write of `plaintext_len` bytes:
+ * among its first records (a handshake's last flight may come first: ChangeCipherSpec,
+ * Finished), an application-data record whose length is that of the write's first record
+ * plus the cipher's overhead (AEAD tag, explicit IV or MAC and padding: < 320 bytes). */
+#define TLSTAP_RECORDS_CHECKED 4
+static __always_inline bool is_ciphertext_of(__u64 buf, __u64 len, __u64 plaintext_len) {
   __u64 first = plaintext_len < 16384 ? plaintext_len : 16384;
-  return record > first && record <= first + 320;
+  __u64 offset = 0;
+#pragma unroll
+  for (int i = 0; i < TLSTAP_RECORDS_CHECKED; i++) {
+    __u8 header[5];
+    if (offset + sizeof(header) > len) return false;
+    if (bpf_probe_read_user(header, sizeof(header), (const void *)(buf + offset)) != 0)
+      return false;
+    if (!is_tls_record_header(header)) return false;
+    __u64 record = ((__u64)header[3] << 8) | header[4];
+    if (header[0] == 23 && record > first && record <= first + 320) return true;
+    offset += sizeof(header) + record;
+  }
+  return false;
 }
 
 static __always_inline struct ssl_state *ssl_state_of(__u32 tgid, __u64 ssl) {
@@ -193,16 +211,17 @@ static __always_inline void note_sock(struct sock *sk, bool is_send) {
   bool readable = thread->io_buf &&
                   bpf_probe_read_user(header, sizeof(header), (const void *)thread->io_buf) == 0;
   __s32 fd = thread->io_fd;
-  thread->io_buf = 0; /* one syscall, one look */
 
   if (is_send && thread->flush_ssl) {
     __u64 ssl = thread->flush_ssl;
     thread->flush_ssl = 0; /* the first send after the write decides */
-    if (readable && fd >= 0 && is_ciphertext_of(header, thread->flush_len)) {
+    if (readable && fd >= 0 &&
+        is_ciphertext_of(thread->io_buf, thread->io_len, thread->flush_len)) {
       bind_memory_bio(tgid, ssl, fd, sk);
       return; /* the memory BIO's ciphertext, not the I/O of the call the thread is in */
     }
   }
+  thread->io_buf = 0; /* one syscall, one look */
   if (thread->depth == 0) {
     if (!is_send) thread->outside_recv_sk = (__u64)sk;
     return;

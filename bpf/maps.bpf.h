@@ -76,6 +76,7 @@ struct thread_state {
   __s32 io_fd;          /* fd of the I/O syscall the thread is in (maybe not a socket) */
   __s32 reserved;
   __u64 io_buf;         /* where that syscall's data starts in the thread's memory */
+  __u64 io_len;         /* bytes at io_buf (the first buffer of a vectored call) */
   __u64 outside_recv_sk; /* the socket this thread last received from outside any SSL call */
 };
 struct {
