@@ -89,6 +89,10 @@ def connect(args):
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with raw:
             with context.wrap_socket(raw) as tls:
+                if args.handshake_file:  # connected and handshaken: say so, then wait
+                    write_file(args.handshake_file, str(tls.getsockname()[1]).encode())
+                    while not os.path.exists(args.send_after_file):
+                        time.sleep(0.01)
                 size = args.message_size or len(payload)
                 for offset in range(0, len(payload), size):
                     if args.pause_file and offset == args.pause_after:
@@ -121,6 +125,10 @@ def main():
     parser.add_argument("--pause-after", type=int, default=0,
                         help="client: after this many bytes touch --pause-file and wait for "
                              "--resume-file")
+    parser.add_argument("--handshake-file",
+                        help="client: after the handshake write the local port here and wait "
+                             "for --send-after-file before sending")
+    parser.add_argument("--send-after-file")
     parser.add_argument("--pause-file")
     parser.add_argument("--resume-file")
     args = parser.parse_args()
