@@ -210,20 +210,19 @@ int run_trace_session(const Options& options) {
   // Close records take their time from the kernel event, so that they sort after the
   // connection's last record however late user space handles them.
   EventRouter router(
-      reassembler,
-      {[&](pid_t pid) { worker.process_changed(pid); },
-       [&](pid_t pid, uint64_t monotonic_ns) {
-         worker.process_exited(pid);
-         reassembler.on_process_exit(static_cast<uint32_t>(pid));
-         connections.on_process_exit(static_cast<uint32_t>(pid),
-                                     wall_clock.from_monotonic(monotonic_ns), records);
-       },
-       [&](const tlstap_close_event& event) {
-         reassembler.on_close(event);
-         connections.on_close(event, wall_clock.from_monotonic(event.ts_ns), records);
-       },
-       [&](const tlstap_unix_names_event& event) { connections.on_unix_names(event); },
-       [&](const tlstap_ssl_bound_event& event) { reassembler.on_ssl_bound(event); }});
+      reassembler, {[&](pid_t pid) { worker.process_changed(pid); },
+                    [&](pid_t pid, uint64_t monotonic_ns) {
+                      worker.process_exited(pid);
+                      reassembler.on_process_exit(static_cast<uint32_t>(pid));
+                      connections.on_process_exit(static_cast<uint32_t>(pid),
+                                                  wall_clock.from_monotonic(monotonic_ns), records);
+                    },
+                    [&](const tlstap_close_event& event) {
+                      reassembler.on_close(event);
+                      connections.on_close(event, wall_clock.from_monotonic(event.ts_ns), records);
+                    },
+                    [&](const tlstap_unix_names_event& event) { connections.on_unix_names(event); },
+                    [&](const tlstap_ssl_bound_event& event) { reassembler.on_ssl_bound(event); }});
   Result<std::unique_ptr<RingBufferReader>> reader =
       RingBufferReader::open(tracer.ring_buffer_map_fd(), router);
   if (!reader) return fail(reader.error().message);

@@ -28,8 +28,7 @@ class BindingHold {
       : window_ns_(window_ns), max_bytes_(max_bytes), release_(std::move(release)) {}
 
   // Takes the call if it should wait for its SSL*'s binding; false: emit it now.
-  bool hold(const CallMeta& meta, std::string_view bytes, Truncation truncation,
-            uint64_t now_ns);
+  bool hold(const CallMeta& meta, std::string_view bytes, Truncation truncation, uint64_t now_ns);
   // The SSL*'s socket is known: its held calls go out with `conn`.
   void bound(uint32_t pid, uint64_t ssl, const tlstap_conn_info& conn);
   // Releases calls of `pid`'s `ssl` (unbound) before a later record of it goes out.

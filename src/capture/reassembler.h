@@ -25,8 +25,9 @@ class Reassembler {
       : sink_(sink),
         clock_(clock),
         connections_(connections),
-        binding_hold_(kBindingWindowNs, kBindingHoldMaxBytes,
-                      [this](HeldCall&& call) { emit_now(call.meta, call.bytes, call.truncation); }) {}
+        binding_hold_(kBindingWindowNs, kBindingHoldMaxBytes, [this](HeldCall&& call) {
+          emit_now(call.meta, call.bytes, call.truncation);
+        }) {}
 
   // How long records of a memory-BIO SSL* wait for its socket, and how many bytes may wait.
   static constexpr uint64_t kBindingWindowNs = 1'000'000'000;

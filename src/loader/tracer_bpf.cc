@@ -136,8 +136,7 @@ Status TracerBpf::attach_kernel_hooks(std::vector<std::string>* warnings) {
        "a library loaded at a new path by a running process is found only when it execs"},
       {{p.on_read, p.on_write, p.on_readv, p.on_writev, p.on_recvfrom, p.on_sendto, p.on_recvmsg,
         p.on_sendmsg, p.on_close, p.on_sock_send, p.on_sock_recv, p.on_sock_state, p.on_connect,
-        p.on_accept,
-        p.on_accept4},
+        p.on_accept, p.on_accept4},
        "records carry no connection (fd, addresses) and no close records are made"},
   };
   for (const OptionalGroup& group : groups) {

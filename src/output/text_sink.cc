@@ -54,10 +54,10 @@ class TextSink final : public RecordSink {
     append_terminal_safe_field(b, r.connection->comm);
     fmt::format_to(std::back_inserter(b), "[{}] ", r.pid);
     append_endpoints(b, *r.connection, " - ");
-    fmt::format_to(std::back_inserter(b), " closed: {} bytes written, {} bytes read ({}){}\n\n",
-                   r.connection->bytes[1], r.connection->bytes[0], r.connection->id,
-                   r.connection->midstream ? " (midstream: counted from the first record seen)"
-                                           : "");
+    fmt::format_to(
+        std::back_inserter(b), " closed: {} bytes written, {} bytes read ({}){}\n\n",
+        r.connection->bytes[1], r.connection->bytes[0], r.connection->id,
+        r.connection->midstream ? " (midstream: counted from the first record seen)" : "");
     out_.record_done();
     out_.flush_if_full();
   }

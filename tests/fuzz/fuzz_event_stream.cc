@@ -298,7 +298,17 @@ void data_chunk(Input& in, EventRouter& router, Scratch& scratch,
 void process_event(Input& in, EventRouter& router, Scratch& scratch) {
   uint8_t kind = in.u8();
   uint32_t pid = safe_pid(in.u8() & 3);
-  if (kind % 4 == 3) {
+  if (kind % 5 == 4) {  // a memory-BIO SSL* matched to its socket
+    auto* event = scratch.clear<tlstap_ssl_bound_event>();
+    event->header.kind = TLSTAP_EVENT_SSL_BOUND;
+    event->header.pid = pid;
+    event->ssl = 0x1000 + (in.u8() & 3);
+    event->conn.fd = static_cast<int32_t>(in.u8() % 4);
+    event->conn.family = AF_INET;
+    deliver(router, event, sizeof(*event) - ((kind & 0x80) ? 1 : 0));
+    return;
+  }
+  if (kind % 5 == 3) {
     auto* event = scratch.clear<tlstap_close_event>();
     event->header.kind = TLSTAP_EVENT_CLOSE;
     event->header.pid = pid;
@@ -338,12 +348,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Reassembler reassembler(sink, clock, &connections);
   ProcessEvents events;
   events.changed = [](pid_t) {};
-  events.exited = [&](pid_t pid) {
+  events.exited = [&](pid_t pid, uint64_t) {
+    reassembler.on_process_exit(static_cast<uint32_t>(pid));
     connections.on_process_exit(static_cast<uint32_t>(pid), 0, sink);
   };
   events.connection_closed = [&](const tlstap_close_event& event) {
+    reassembler.on_close(event);
     connections.on_close(event, 0, sink);
   };
+  events.ssl_bound = [&](const tlstap_ssl_bound_event& event) { reassembler.on_ssl_bound(event); };
   EventRouter router(reassembler, std::move(events));
   static Scratch& scratch = *new Scratch;
   std::map<uint64_t, uint64_t> next_offset;
@@ -362,6 +375,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   reassembler.finish_all();
   FUZZ_CHECK(reassembler.pending_calls() == 0);
+  FUZZ_CHECK(reassembler.calls_waiting_for_socket() == 0);
   // Every process exits: every connection is closed, once.
   for (uint32_t pid = 0; pid < 256; pid++) connections.on_process_exit(safe_pid(pid), 0, sink);
   FUZZ_CHECK(connections.open_connections() == 0);

@@ -243,7 +243,8 @@ TEST(ConnectionTracker, RoleFromThisProcessesListeningSocket) {
 
   ConnectionTracker tracker;
   const auto pid = static_cast<uint32_t>(getpid());
-  Connection* accepted = tracker.resolve(pid, 0, 1, ipv4(100, "127.0.0.1", port, "127.0.0.1", 50000));
+  Connection* accepted =
+      tracker.resolve(pid, 0, 1, ipv4(100, "127.0.0.1", port, "127.0.0.1", 50000));
   Connection* dialed = tracker.resolve(pid, 0, 2, ipv4(101, "127.0.0.1", 50000, "127.0.0.1", port));
   EXPECT_EQ(accepted->role, Role::server);
   EXPECT_EQ(dialed->role, Role::client);
