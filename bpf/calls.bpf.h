@@ -58,9 +58,9 @@ static __always_inline void enter_tls_call(__u64 pid_tgid, __u64 sp, struct pend
     if (thread->depth == 0) break;
     struct pending_call *top = frame_at(pid_tgid, thread->depth - 1);
     if (top && top->entry_sp > sp) {
-      if (top->ssl == call->ssl && top->direction == call->direction) {
-        /* The same operation implemented by another API function: reported once, by the
-         * outer call. */
+      if (top->ssl == call->ssl && top->direction == call->direction && top->buf == call->buf) {
+        /* The same operation implemented by another API function (same SSL*, direction and
+         * buffer): reported once, by the outer call. */
         top->same_op_depth++;
         return;
       }
@@ -85,9 +85,18 @@ static __always_inline void enter_tls_call(__u64 pid_tgid, __u64 sp, struct pend
   if (bpf_map_update_elem(&pending_calls, &key, call, BPF_ANY) == 0) thread->depth++;
 }
 
+/* The stack pointer at a return probe, given the one at the function's entry: x86-64's `ret`
+ * pops the return address; arm64's leaves the stack pointer as it was at entry. */
+#if defined(__TARGET_ARCH_x86)
+#define TLSTAP_SP_AFTER_RETURN(entry_sp) ((entry_sp) + 8)
+#else
+#define TLSTAP_SP_AFTER_RETURN(entry_sp) (entry_sp)
+#endif
+
 /* Takes the innermost call off the thread's stack at its return; false when the return is
- * not one to report (no frame, a folded same-operation call, a call beyond the depth). */
-static __always_inline bool leave_tls_call(__u64 pid_tgid, struct pending_call *out) {
+ * not one to report (no frame, a folded same-operation call, a call beyond the depth, or the
+ * return of a call whose entry tlstap did not see: its stack pointer is not the frame's). */
+static __always_inline bool leave_tls_call(__u64 pid_tgid, __u64 sp, struct pending_call *out) {
   struct thread_state *thread = thread_state_of(pid_tgid);
   if (!thread || thread->depth == 0) return false;
   if (thread->overflow > 0) {
@@ -100,8 +109,11 @@ static __always_inline bool leave_tls_call(__u64 pid_tgid, struct pending_call *
     thread->depth = level; /* evicted: the call cannot be reported */
     return false;
   }
-  if (top->same_op_depth > 0) {
-    top->same_op_depth--;
+  if (TLSTAP_SP_AFTER_RETURN(top->entry_sp) != sp) {
+    /* Not this frame's return: a folded call (it returns first, deeper in the stack), or a
+     * call that entered while only its return probe was attached. */
+    if (top->same_op_depth > 0 && sp < TLSTAP_SP_AFTER_RETURN(top->entry_sp))
+      top->same_op_depth--;
     return false;
   }
   *out = *top;

@@ -218,8 +218,11 @@ static __always_inline void note_sock(struct sock *sk, bool is_send) {
     if (readable && fd >= 0 &&
         is_ciphertext_of(thread->io_buf, thread->io_len, thread->flush_len)) {
       bind_memory_bio(tgid, ssl, fd, sk);
-      return; /* the memory BIO's ciphertext, not the I/O of the call the thread is in */
     }
+    /* Matched or not, a send right after a memory-BIO write (maybe another connection's
+     * ciphertext) is never taken as the own I/O of a call the thread is still in. */
+    thread->io_buf = 0;
+    return;
   }
   thread->io_buf = 0; /* one syscall, one look */
   if (thread->depth == 0) {

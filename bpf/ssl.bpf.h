@@ -87,7 +87,7 @@ static long copy_one_chunk(__u32 index, struct chunk_copy *copy) {
 static __always_inline int exit_ssl_call(struct pt_regs *ctx) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   struct pending_call call;
-  if (!leave_tls_call(pid_tgid, &call)) return 0;
+  if (!leave_tls_call(pid_tgid, PT_REGS_SP(ctx), &call)) return 0;
   __u8 direction = call.direction;
 
   long ret = PT_REGS_RC(ctx);
