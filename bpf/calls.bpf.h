@@ -28,6 +28,7 @@ static __always_inline struct thread_state *thread_state_of(__u64 pid_tgid) {
 static __always_inline struct thread_state *thread_state_create(__u64 pid_tgid) {
   struct thread_state *thread = thread_state_of(pid_tgid);
   if (thread) return thread;
+  mark_tls_process(pid_tgid >> 32); /* a thread with state is in a TLS process */
   struct thread_state fresh = {.io_fd = -1};
   bpf_map_update_elem(&threads, &pid_tgid, &fresh, BPF_NOEXIST);
   return thread_state_of(pid_tgid);
@@ -47,8 +48,6 @@ static __always_inline struct pending_call *current_call(struct thread_state *th
 
 /* Records the entry of a TLS call; `call` holds its arguments. */
 static __always_inline void enter_tls_call(__u64 pid_tgid, __u64 sp, struct pending_call *call) {
-  __u32 tgid = pid_tgid >> 32;
-  mark_tls_process(tgid);
   struct thread_state *thread = thread_state_create(pid_tgid);
   if (!thread) return;
   /* Frames whose entry stack pointer is not above ours cannot be calls we are nested in: their

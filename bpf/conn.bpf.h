@@ -207,34 +207,32 @@ static __always_inline void note_sock(struct sock *sk, bool is_send) {
     thread->io_fd = -1;
     thread->io_buf = 0;
   }
-  __u8 header[5] = {};
-  bool readable = thread->io_buf &&
-                  bpf_probe_read_user(header, sizeof(header), (const void *)thread->io_buf) == 0;
   __s32 fd = thread->io_fd;
+  __u64 buf = thread->io_buf;
+  thread->io_buf = 0; /* one syscall, one look */
 
   if (is_send && thread->flush_ssl) {
     __u64 ssl = thread->flush_ssl;
     thread->flush_ssl = 0; /* the first send after the write decides */
-    if (readable && fd >= 0 &&
-        is_ciphertext_of(thread->io_buf, thread->io_len, thread->flush_len)) {
+    if (buf && fd >= 0 && is_ciphertext_of(buf, thread->io_len, thread->flush_len)) {
       bind_memory_bio(tgid, ssl, fd, sk);
     }
     /* Matched or not, a send right after a memory-BIO write (maybe another connection's
      * ciphertext) is never taken as the own I/O of a call the thread is still in. */
-    thread->io_buf = 0;
     return;
   }
-  thread->io_buf = 0; /* one syscall, one look */
   if (thread->depth == 0) {
     if (!is_send) thread->outside_recv_sk = (__u64)sk;
     return;
   }
   struct pending_call *call = frame_at(pid_tgid, thread->depth - 1);
-  if (!call || call->conn.family != 0 || fd < 0) return;
+  if (!call || call->sk || fd < 0 || !buf) return;
   /* Only TLS records are the call's own I/O: a callback may use other sockets. */
-  if (!readable || !is_tls_record_header(header)) return;
+  __u8 header[5];
+  if (bpf_probe_read_user(header, sizeof(header), (const void *)buf) != 0) return;
+  if (!is_tls_record_header(header)) return;
+  call->io_fd = fd;
   call->sk = (__u64)sk;
-  describe_socket(tgid, fd, sk, &call->conn);
 }
 
 SEC("tp_btf/sock_send_length")
@@ -314,8 +312,7 @@ static __always_inline void send_unix_names(__u32 tgid, __u64 ssl, __s32 fd, __u
 /* Folds what the call revealed into the SSL's remembered state; returns that state (or
  * null when the map cannot hold it: the record then has no connection, but is not lost).
  * `fresh` says the state was made now: the first call tlstap sees on this SSL*. */
-static __always_inline struct ssl_state *learn_connection(__u32 tgid, __u64 ssl,
-                                                          const struct tlstap_conn_info *seen,
+static __always_inline struct ssl_state *learn_connection(__u32 tgid, __u64 ssl, __s32 fd,
                                                           __u64 sk, bool *fresh) {
   struct ssl_key key = {.tgid = tgid, .ssl = ssl};
   struct ssl_state *state = bpf_map_lookup_elem(&ssl_states, &key);
@@ -328,18 +325,16 @@ static __always_inline struct ssl_state *learn_connection(__u32 tgid, __u64 ssl,
   }
   /* A memory BIO does no I/O: socket traffic inside its calls is a callback's. */
   if (state->conn.flags & TLSTAP_CONN_MEMORY_BIO) return state;
-  if (seen->fd < 0 || seen->family == 0) return state;
-  if (seen->fd != state->conn.fd) {
-    if (state->conn.fd >= 0) {
-      /* The SSL* now runs on another fd: a new connection (an SSL object reused after
-       * SSL_clear, or a freed address reused). Positions start again. */
-      state->bytes[0] = state->bytes[1] = 0;
-    }
-    struct fd_key fd_key = {.tgid = tgid, .fd = seen->fd};
-    bpf_map_update_elem(&fd_ssl, &fd_key, &ssl, BPF_ANY);
-    if (seen->family == TLSTAP_AF_UNIX && sk) send_unix_names(tgid, ssl, seen->fd, sk);
-    state->conn = *seen;
+  if (fd < 0 || !sk || fd == state->conn.fd) return state;
+  if (state->conn.fd >= 0) {
+    /* The SSL* now runs on another fd: a new connection (an SSL object reused after
+     * SSL_clear, or a freed address reused). Positions start again. */
+    state->bytes[0] = state->bytes[1] = 0;
   }
+  describe_socket(tgid, fd, (struct sock *)sk, &state->conn);
+  struct fd_key fd_key = {.tgid = tgid, .fd = fd};
+  bpf_map_update_elem(&fd_ssl, &fd_key, &ssl, BPF_ANY);
+  if (state->conn.family == TLSTAP_AF_UNIX) send_unix_names(tgid, ssl, fd, sk);
   return state;
 }
 

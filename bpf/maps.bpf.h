@@ -47,8 +47,10 @@ struct pending_call {
                         * implemented with another): reported by this, the outer, call */
   __u8 function;
   __u8 direction;
-  struct tlstap_conn_info conn; /* the call's own socket I/O (a TLS record), if seen */
-  __u64 sk;         /* the struct sock that I/O went to */
+  /* The call's own socket I/O (its first TLS record), if seen: the fd and struct sock. The
+   * connection is described from them at the return, only when the SSL* has no socket yet. */
+  __s32 io_fd;
+  __u64 sk;
   __u64 recv_before; /* the socket the thread received from outside any call, just before */
 };
 struct frame_key {

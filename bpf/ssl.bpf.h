@@ -14,7 +14,7 @@ static __always_inline int enter_ssl_call(struct pt_regs *ctx, __u8 function, __
       .size_out = size_out,
       .function = function,
       .direction = direction,
-      .conn = {.fd = -1},
+      .io_fd = -1,
   };
   enter_tls_call(pid_tgid, PT_REGS_SP(ctx), &call);
   return 0;
@@ -104,7 +104,7 @@ static __always_inline int exit_ssl_call(struct pt_regs *ctx) {
 
   __u32 tgid = pid_tgid >> 32;
   bool fresh = false;
-  struct ssl_state *state = learn_connection(tgid, call.ssl, &call.conn, call.sk, &fresh);
+  struct ssl_state *state = learn_connection(tgid, call.ssl, call.io_fd, call.sk, &fresh);
   __u64 pos = 0;
   struct tlstap_conn_info conn = {.fd = -1};
   __u8 call_flags = 0;
