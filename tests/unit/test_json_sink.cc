@@ -228,6 +228,52 @@ TEST(TextSink, CloseRecordNamesTheProcessTerminalSafely) {
       << out;
 }
 
+TEST(JsonSink, MidstreamConnectionIsMarkedOnItsCloseRecord) {
+  SinkFile file(OutputFormat::json);
+  Connection connection = closed_connection("curl");
+  connection.midstream = true;
+  file.sink().close(CloseRecord{1, 812, &connection});
+  json object = json::parse(lines_of(file.contents()).at(0));
+  EXPECT_EQ(object.at("midstream"), true);
+}
+
+TEST(JsonSink, UnseenCallIsALostRecordOnItsConnectionWithoutBytes) {
+  SinkFile file(OutputFormat::json);
+  Connection connection = closed_connection("python3");
+  connection.midstream = true;
+  LostRecord unseen;
+  unseen.events = 1;
+  unseen.bytes_known = false;
+  unseen.unseen_call = true;
+  unseen.direction = Direction::read;
+  unseen.connection = &connection;
+  file.sink().lost(unseen);
+  json object = json::parse(lines_of(file.contents()).at(0));
+  EXPECT_EQ(object, json::parse(R"({"type":"lost","events":1,"reason":"in-flight-at-attach",
+      "dir":"read","conn":"812-411752-5-0","fd":5,"laddr":"127.0.0.1","lport":39692,
+      "raddr":"127.0.0.1","rport":443,"role":"client","midstream":true})"));
+}
+
+TEST(TextSink, UnseenCallAndMidstreamAreSaid) {
+  SinkFile file(OutputFormat::text);
+  Connection connection = closed_connection("python3");
+  connection.midstream = true;
+  LostRecord unseen;
+  unseen.events = 1;
+  unseen.bytes_known = false;
+  unseen.unseen_call = true;
+  unseen.connection = &connection;
+  file.sink().lost(unseen);
+  file.sink().close(CloseRecord{0, 812, &connection});
+  std::string out = file.contents();
+  EXPECT_NE(out.find("*** lost: a read call already in flight when tracing started returned "
+                     "unseen on 127.0.0.1:39692 - 127.0.0.1:443 (812-411752-5-0); its bytes "
+                     "are not known ***"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("(812-411752-5-0) (midstream"), std::string::npos) << out;
+}
+
 TEST(JsonSink, ManyRecordsOneLineEach) {
   SinkFile file(OutputFormat::json);
   // Large enough to cross the stream's flush threshold several times.
