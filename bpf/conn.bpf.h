@@ -348,17 +348,20 @@ int on_close(struct trace_event_raw_sys_enter *ctx) {
   struct ssl_key key = {.tgid = tgid, .ssl = *ssl};
   struct ssl_state *state = bpf_map_lookup_elem(&ssl_states, &key);
   if (state && state->conn.fd == fd_key.fd) {
-    struct tlstap_close_event event = {
-        .header = {.kind = TLSTAP_EVENT_CLOSE, .pid = tgid},
-        .ssl = key.ssl,
-        .ts_ns = bpf_ktime_get_ns(),
-        .start_time_ns = process_start_time(),
-        .bytes = {state->bytes[0], state->bytes[1]},
-        .conn = state->conn,
-    };
-    if (ring_output(&event, sizeof(event)) != 0) {
-      struct tlstap_loss_counters *lost = loss_counters();
-      if (lost) lost->process_events += 1;
+    /* A connection --port filters out has no records, and no close record either. */
+    if (port_matches(&state->conn)) {
+      struct tlstap_close_event event = {
+          .header = {.kind = TLSTAP_EVENT_CLOSE, .pid = tgid},
+          .ssl = key.ssl,
+          .ts_ns = bpf_ktime_get_ns(),
+          .start_time_ns = process_start_time(),
+          .bytes = {state->bytes[0], state->bytes[1]},
+          .conn = state->conn,
+      };
+      if (ring_output(&event, sizeof(event)) != 0) {
+        struct tlstap_loss_counters *lost = loss_counters();
+        if (lost) lost->process_events += 1;
+      }
     }
     bpf_map_delete_elem(&ssl_states, &key);
   }

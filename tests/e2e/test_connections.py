@@ -139,9 +139,12 @@ class ConnectionTest(unittest.TestCase):
         records, server, client, port = self.exchange(
             payload, b"x", tracer_args=("--port", "1", "--port", "2"))
         self.assertEqual(data_records(records), [])
+        # Nor close records of the connections filtered out.
+        self.assertEqual([r for r in records if r["type"] == "close"], [])
         records, server, client, port = self.exchange(
             payload, b"x", tracer_args=("--host", "10.9.9.9"))
         self.assertEqual(data_records(records), [])
+        self.assertEqual([r for r in records if r["type"] == "close"], [])
         records, server, client, port = self.exchange(payload, b"x",
                                                       tracer_args=("--host", "127.0.0.1"))
         self.assertEqual(captured_bytes(records, client, "write"), payload)
