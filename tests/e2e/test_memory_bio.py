@@ -127,6 +127,32 @@ class MemoryBioTest(unittest.TestCase):
         self.assertEqual(lost_records(records), [])
 
     @unittest.skipIf(NODE is None, "node is not installed")
+    def test_node_https_server_with_concurrent_clients(self):
+        """Five connections at once to one node https server (one thread, memory BIOs): every
+        record of the server on the connection of the client that sent it, bytes exact."""
+        port = harness.free_port()
+        count = 5
+        tracer = harness.Tracer(self.work, "--comm", "node")
+        server, server_report = self.start_node_server("https-server", port, count)
+        client_report = self.work.file("http-clients.json")
+        client = harness.track(__import__("subprocess").Popen(
+            [harness.PYTHON, ASYNCIO_PEER, "http-clients", str(port), client_report,
+             str(count)]))
+        self.assertEqual(client.wait(timeout=60), 0)
+        self.assertEqual(server.wait(timeout=30), 0)
+        records = tracer.stop()
+        server_conns = by_connection(records, server.pid)
+        self.assertEqual(len(server_conns), count)
+        for connection in json.load(open(client_report)):
+            lport = connection["lport"]
+            [server_side] = [c for c in server_conns.values() if c[0]["rport"] == lport]
+            self.assert_connection(server_side, "server", port, lport)
+            self.assertEqual(stream(server_side, "read"), base64.b64decode(connection["sent"]))
+            self.assertEqual(stream(server_side, "write"),
+                             base64.b64decode(connection["received"]))
+        self.assertEqual(lost_records(records), [])
+
+    @unittest.skipIf(NODE is None, "node is not installed")
     def test_node_http2_server_and_client(self):
         port = harness.free_port()
         tracer = harness.Tracer(self.work, "--comm", "node")

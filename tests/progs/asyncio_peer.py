@@ -5,6 +5,8 @@ server PORT CERT KEY READY REPORT COUNT: for each of COUNT connections reads one
   it received and what it sent.
 client PORT REPORT MESSAGE...: one connection per message, concurrently; sends the message and
   a newline, reads the reply until EOF; the report lists local ports, sent and received bytes.
+http-clients PORT REPORT N: N concurrent connections, each sends one HTTP/1.1 GET with
+  `Connection: close` and reads the response until EOF; same report.
 """
 import asyncio
 import base64
@@ -44,12 +46,12 @@ async def serve(port, cert, key, ready, report_path, count):
         json.dump(report, f)
 
 
-async def one_client(port, message):
+async def one_client(port, message, newline=True):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
-    sent = message.encode() + b"\n"
+    sent = message.encode() + (b"\n" if newline else b"")
     writer.write(sent)
     await writer.drain()
     received = await reader.read()
@@ -62,8 +64,8 @@ async def one_client(port, message):
     return {"lport": lport, "sent": b64(sent), "received": b64(received)}
 
 
-async def clients(port, report_path, messages):
-    results = await asyncio.gather(*(one_client(port, m) for m in messages))
+async def clients(port, report_path, messages, newline=True):
+    results = await asyncio.gather(*(one_client(port, m, newline) for m in messages))
     with open(report_path, "w") as f:
         json.dump(results, f)
 
@@ -73,6 +75,11 @@ def main():
     if mode == "server":
         port, cert, key, ready, report, count = args
         asyncio.run(serve(int(port), cert, key, ready, report, int(count)))
+    elif mode == "http-clients":
+        port, report, count = args
+        requests = [f"GET /client/{i} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                    f"Connection: close\r\n\r\n" for i in range(int(count))]
+        asyncio.run(clients(int(port), report, requests, newline=False))
     else:
         port, report, *messages = args
         asyncio.run(clients(int(port), report, messages))
