@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real TLS peers the e2e tests drive
   openssl curl python3 nodejs util-linux procps
+  # a GnuTLS program: what `--lib` says of a TLS stack tlstap does not capture yet
+  wget
 )
 missing=()
 for p in "${packages[@]}"; do

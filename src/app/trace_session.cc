@@ -105,6 +105,17 @@ void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_e
 }  // namespace
 
 int run_trace_session(const Options& options) {
+  // A COMMAND that cannot run is said first, as a shell says it, before anything is loaded
+  // or spawned for it (not after "tracing ... for COMMAND").
+  std::optional<std::string> executable;
+  if (!options.command.empty()) {
+    ExecutableLookup lookup = look_up_executable(options.command[0]);
+    if (!lookup.path) {
+      fail(lookup.message(options.command[0]));
+      return lookup.exit_code();
+    }
+    executable = lookup.path;
+  }
   if (std::optional<std::string> missing = missing_tracing_privileges()) return fail(*missing);
   for (pid_t pid : options.pids) {
     if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
@@ -168,6 +179,11 @@ int run_trace_session(const Options& options) {
   }
   for (const std::string& warning : hook_warnings) log(warning);
 
+  // Named files first: one that cannot be used is the only thing said, before COMMAND is
+  // spawned or the system is scanned.
+  for (const std::string& lib : options.libs) {
+    if (Status added = discovery.add_file(lib); !added) return fail(added.error().message);
+  }
   std::optional<ChildCommand> child;
   if (!options.pids.empty()) {
     for (pid_t pid : options.pids) {
@@ -179,17 +195,13 @@ int run_trace_session(const Options& options) {
     if (!spawned) return fail(spawned.error().message);
     child.emplace(std::move(*spawned));
     if (Status added = tracer.trace_pid(child->pid()); !added) return fail(added.error().message);
-    // An executable with TLS linked in (node, static servers) is attached before it runs.
-    if (std::optional<std::string> executable = resolve_executable(options.command[0])) {
-      (void)discovery.add_file(*executable);  // most commands have no TLS of their own
-    }
+    // An executable with TLS linked in (node, static servers) is attached before it runs;
+    // most commands have no TLS of their own.
+    discovery.add_file_if_tls(*executable);
     discovery.scan_system_libraries();
   } else {
     discovery.scan_system_libraries();
     discovery.scan_all_processes();
-  }
-  for (const std::string& lib : options.libs) {
-    if (Status added = discovery.add_file(lib); !added) return fail(added.error().message);
   }
   if (discovery.attached_count() == 0 && options.command.empty()) {
     return fail(options.pids.empty()

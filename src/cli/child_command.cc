@@ -1,6 +1,7 @@
 #include "cli/child_command.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,18 +69,43 @@ std::optional<int> ChildCommand::poll_exit() {
   return status_;
 }
 
-std::optional<std::string> resolve_executable(const std::string& name) {
+namespace {
+
+// 0 if execve could run the file; else its error. access(X_OK) alone is not enough: for root
+// it accepts a directory, and a file with any execute bit.
+int executable_error(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return errno;
+  if (S_ISDIR(st.st_mode)) return EISDIR;
+  if (!S_ISREG(st.st_mode) || access(path.c_str(), X_OK) != 0) return EACCES;
+  return 0;
+}
+
+}  // namespace
+
+std::string ExecutableLookup::message(const std::string& name) const {
+  return fmt::format("cannot run {}: {}", name, std::strerror(error));
+}
+
+ExecutableLookup look_up_executable(const std::string& name) {
+  if (name.empty()) return {std::nullopt, ENOENT};
   if (name.find('/') != std::string::npos) {
-    return access(name.c_str(), X_OK) == 0 ? std::optional(name) : std::nullopt;
+    int error = executable_error(name);
+    return error == 0 ? ExecutableLookup{name, 0} : ExecutableLookup{std::nullopt, error};
   }
+  // Like execvp: the first executable match wins; a match that is not executable is
+  // remembered, and reported only if nothing later on PATH can run.
   const char* path = getenv("PATH");
   std::stringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
   std::string dir;
+  int error = ENOENT;
   while (std::getline(dirs, dir, ':')) {
     std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    int candidate_error = executable_error(candidate);
+    if (candidate_error == 0) return {candidate, 0};
+    if (candidate_error == EACCES || candidate_error == EISDIR) error = EACCES;
   }
-  return std::nullopt;
+  return {std::nullopt, error};
 }
 
 }  // namespace tlstap

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,7 +33,17 @@ class ChildCommand {
   std::optional<int> status_;
 };
 
-// The executable execvp would run for `name` (searching PATH), if one exists.
-std::optional<std::string> resolve_executable(const std::string& name);
+// The file execvp would run for `name` (searching PATH when the name has no '/'), or the
+// error it would fail with.
+struct ExecutableLookup {
+  std::optional<std::string> path;
+  // Without a path: ENOENT (nothing by that name), EACCES (found, not executable) or EISDIR.
+  int error = 0;
+
+  // As a shell says it: 127 when the command is not found, 126 when it cannot be executed.
+  int exit_code() const { return error == ENOENT ? 127 : 126; }
+  std::string message(const std::string& name) const;  // "cannot run NAME: REASON"
+};
+ExecutableLookup look_up_executable(const std::string& name);
 
 }  // namespace tlstap

@@ -5,13 +5,17 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "discover/proc_maps.h"
+#include "discover/tls_stack_hint.h"
 
 namespace tlstap {
 namespace {
@@ -43,37 +47,64 @@ bool is_libssl_name(const std::string& name) { return name.starts_with("libssl.s
 
 }  // namespace
 
+// Why a file is not attached to, after its name. Each reason is said once, and names the
+// file once: the caller only puts "--lib " in front.
+std::string Discovery::why_not_attached(const Result<std::vector<FunctionSymbol>>& functions,
+                                        const std::string& open_path,
+                                        const std::string& display_path) {
+  if (!functions) return functions.error().message;  // "PATH: not an ELF file"
+  if (functions.value().empty()) {
+    // Worth a second look only for a file the user named: say which TLS it uses instead.
+    Result<std::vector<TlsStackSign>> signs = recognise_tls_stacks(open_path);
+    if (!signs) return signs.error().message;
+    return fmt::format("{}: {}", display_path, describe_missing_tls(*signs));
+  }
+  return fmt::format("{}: attaching to it failed (said above)", display_path);
+}
+
 bool Discovery::consider(const std::string& open_path, const std::string& display_path,
                          std::string* why_not) {
   struct stat st;
-  if (stat(open_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    if (why_not) *why_not = fmt::format("{}: not a readable regular file", display_path);
+  if (stat(open_path.c_str(), &st) != 0) {
+    if (why_not) *why_not = fmt::format("{}: {}", display_path, std::strerror(errno));
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    if (why_not) *why_not = fmt::format("{}: not a regular file", display_path);
     return false;
   }
   FileId id{st.st_dev, st.st_ino};
+  std::optional<bool> known;
   {
     std::lock_guard lock(mutex_);
-    auto known = examined_.find(id);
-    if (known != examined_.end()) {
-      if (!known->second && why_not) *why_not = fmt::format("{}: no TLS functions", display_path);
-      return known->second;
+    auto found = examined_.find(id);
+    if (found != examined_.end()) known = found->second;
+    examined_.emplace(id, false);  // until proven otherwise; also stops concurrent re-examination
+  }
+  if (known) {
+    // Examined before without a question (the command's executable, a mapped file): the
+    // reason is worked out now that one is asked.
+    if (!*known && why_not) {
+      *why_not =
+          why_not_attached(find_functions(open_path, kOpenSslFunctions), open_path, display_path);
     }
-    examined_[id] = false;  // until proven otherwise; also stops concurrent re-examination
+    return *known;
   }
 
   Result<std::vector<FunctionSymbol>> functions = find_functions(open_path, kOpenSslFunctions);
   if (!functions || functions->empty()) {
-    if (why_not) {
-      *why_not =
-          functions ? fmt::format("{}: no TLS functions", display_path) : functions.error().message;
-    }
+    if (why_not) *why_not = why_not_attached(functions, open_path, display_path);
     return false;
   }
   Target target{id, display_path, open_path, "openssl", std::move(*functions)};
   Status attached = attach_(target);
   if (!attached) {
-    log_(fmt::format("cannot attach to {}: {}", display_path, attached.error().message));
-    if (why_not) *why_not = attached.error().message;
+    // Said by the caller when it asked why, logged otherwise: once either way.
+    if (why_not) {
+      *why_not = fmt::format("{}: {}", display_path, attached.error().message);
+    } else {
+      log_(fmt::format("cannot attach to {}: {}", display_path, attached.error().message));
+    }
     return false;
   }
   attached_count_++;
@@ -128,9 +159,11 @@ bool Discovery::scan_process(pid_t pid) {
 
 Status Discovery::add_file(const std::string& path) {
   std::string why_not;
-  if (!consider(path, path, &why_not)) return Error{fmt::format("--lib {}: {}", path, why_not)};
+  if (!consider(path, path, &why_not)) return Error{fmt::format("--lib {}", why_not)};
   return Ok{};
 }
+
+void Discovery::add_file_if_tls(const std::string& path) { consider(path, path); }
 
 std::vector<Target> Discovery::targets() const {
   std::lock_guard lock(mutex_);

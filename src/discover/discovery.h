@@ -30,8 +30,12 @@ class Discovery {
   void scan_all_processes();
   // Every executable file mapped by one process. False if the process does not exist.
   bool scan_process(pid_t pid);
-  // A file named by the user (--lib); an error if it is unreadable or has no TLS functions.
+  // A file named by the user (--lib); an error if it is unreadable or has no TLS functions,
+  // saying which TLS stack it uses instead when one is recognised.
   Status add_file(const std::string& path);
+  // A file that may or may not have TLS functions (the executable of `-- COMMAND`): attached
+  // if it has them; a failure to attach is logged.
+  void add_file_if_tls(const std::string& path);
 
   // Told of every scanned process that maps a TLS target (BPF then follows its threads'
   // socket I/O outside TLS calls, e.g. to notice a call that was in flight at attach).
@@ -41,9 +45,13 @@ class Discovery {
   std::vector<Target> targets() const;
 
  private:
-  // Examines the file once; attaches it if it provides TLS functions.
+  // Examines the file once; attaches it if it provides TLS functions. With `why_not`, says
+  // why not ("PATH: reason") instead of logging it.
   bool consider(const std::string& open_path, const std::string& display_path,
                 std::string* why_not = nullptr);
+  static std::string why_not_attached(const Result<std::vector<FunctionSymbol>>& functions,
+                                      const std::string& open_path,
+                                      const std::string& display_path);
 
   AttachFn attach_;
   LogFn log_;

@@ -1,5 +1,7 @@
 """Filters, `-- COMMAND`, and the error paths of the command line."""
 import os
+import re
+import shutil
 import subprocess
 import time
 import unittest
@@ -188,11 +190,42 @@ class CliTest(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("no process with pid 999999999", result.stderr)
 
+    def assert_one_error_line(self, result, expected_exit):
+        """One line on stderr, nothing on stdout, the expected exit: returns the line."""
+        self.assertEqual(result.returncode, expected_exit, result.stderr)
+        self.assertEqual(result.stdout, "")
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        return lines[0]
+
     def test_lib_that_is_not_tls(self):
         result = self.run_tlstap("--lib", "/bin/true", "--duration", "1")
-        self.assertEqual(result.returncode, 1)
-        self.assertIn("/bin/true", result.stderr)
-        self.assertIn("no TLS functions", result.stderr)
+        line = self.assert_one_error_line(result, 1)
+        self.assertEqual(line.count("/bin/true"), 1, line)
+        self.assertIn("--lib /bin/true: no TLS library found in it", line)
+
+    def test_lib_with_a_tls_stack_not_captured_yet_names_it(self):
+        wget = shutil.which("wget")
+        if not wget:
+            self.skipTest("no wget (scripts/install-deps.sh installs it)")
+        result = self.run_tlstap("--lib", wget, "--duration", "1")
+        line = self.assert_one_error_line(result, 1)
+        self.assertEqual(line.count(wget), 1, line)
+        self.assertRegex(line, rf"^tlstap: --lib {re.escape(wget)}: uses GnuTLS "
+                               r"\(libgnutls\.so\.\d+\), which tlstap does not capture yet$")
+
+    def test_command_that_cannot_run_is_said_before_tracing_as_a_shell_says_it(self):
+        not_executable = self.work.file("not-executable")
+        harness.write_bytes(not_executable, b"#!/bin/sh\nexit 0\n")
+        os.chmod(not_executable, 0o644)
+        for command, exit_code, reason in (
+                ("/nonexistent", 127, "No such file or directory"),
+                ("tlstap-no-such-command", 127, "No such file or directory"),
+                (not_executable, 126, "Permission denied")):
+            with self.subTest(command=command):
+                result = self.run_tlstap("--", command, "arg")
+                line = self.assert_one_error_line(result, exit_code)
+                self.assertEqual(line, f"tlstap: cannot run {command}: {reason}")
 
     def test_list_targets_names_the_system_libssl(self):
         result = self.run_tlstap("--list-targets")

@@ -1,0 +1,134 @@
+#include "discover/tls_stack_hint.h"
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <span>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "discover/elf_file.h"
+
+namespace tlstap {
+namespace {
+
+struct StackSigns {
+  std::string_view stack;
+  std::span<const std::string_view> library_prefixes;  // "libgnutls.so" matches .so.30
+  std::span<const std::string_view> functions;
+  bool captured;
+};
+
+constexpr std::string_view kOpenSslLibraries[] = {"libssl.so"};
+constexpr std::string_view kGnuTlsLibraries[] = {"libgnutls.so"};
+constexpr std::string_view kGnuTlsFunctions[] = {"gnutls_record_send"};
+constexpr std::string_view kNssLibraries[] = {"libnss3.so", "libssl3.so", "libnspr4.so"};
+constexpr std::string_view kNssFunctions[] = {"SSL_ImportFD", "PR_Write"};
+constexpr std::string_view kWolfSslLibraries[] = {"libwolfssl.so"};
+constexpr std::string_view kWolfSslFunctions[] = {"wolfSSL_write"};
+constexpr std::string_view kMbedTlsLibraries[] = {"libmbedtls.so"};
+constexpr std::string_view kMbedTlsFunctions[] = {"mbedtls_ssl_write"};
+
+// OpenSSL is only recognised through its library: a file defining SSL_read itself is a
+// target, not a hint.
+const std::array<StackSigns, 5> kStacks = {{
+    {"OpenSSL", kOpenSslLibraries, {}, true},
+    {"GnuTLS", kGnuTlsLibraries, kGnuTlsFunctions, false},
+    {"NSS/NSPR", kNssLibraries, kNssFunctions, false},
+    {"wolfSSL", kWolfSslLibraries, kWolfSslFunctions, false},
+    {"mbedTLS", kMbedTlsLibraries, kMbedTlsFunctions, false},
+}};
+
+// Every Go binary has these; .gopclntab is folded into .data.rel.ro in PIE builds, and
+// .symtab is gone when stripped, but .go.buildinfo stays.
+constexpr std::string_view kGoSections[] = {".go.buildinfo", ".gopclntab"};
+constexpr std::string_view kGoRuntimeMain = "runtime.main";
+// A Go program uses TLS only if crypto/tls is linked in. Its function names are in the
+// function name table the runtime itself needs (kept by strip), so the file's bytes name
+// them even without a symbol table.
+constexpr std::string_view kGoTlsFunction = "crypto/tls.(*Conn).Write";
+
+bool is_go_program(const ElfFile& elf, const std::set<std::string, std::less<>>& defined) {
+  return std::any_of(std::begin(kGoSections), std::end(kGoSections),
+                     [&](std::string_view name) { return elf.has_section(name); }) ||
+         defined.contains(kGoRuntimeMain);
+}
+
+std::string join_signs(const std::vector<const TlsStackSign*>& signs) {
+  std::string text;
+  for (size_t i = 0; i < signs.size(); i++) {
+    if (i > 0) text += i + 1 == signs.size() ? " and " : ", ";
+    text += fmt::format("{} ({})", signs[i]->stack, signs[i]->evidence);
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<std::vector<TlsStackSign>> recognise_tls_stacks(const std::string& path) {
+  Result<ElfFile> elf = ElfFile::open(path);
+  if (!elf) return elf.error();
+
+  std::vector<std::string> needed = elf->needed_libraries();
+  // Only the names that matter are kept: a large executable has a hundred thousand symbols.
+  std::set<std::string, std::less<>> defined;
+  elf->for_each_symbol([&](std::string_view name, const GElf_Sym& symbol) {
+    if (symbol.st_shndx == SHN_UNDEF) return;  // wget refers to GnuTLS: DT_NEEDED says that
+    bool wanted = name == kGoRuntimeMain;
+    for (const StackSigns& stack : kStacks) {
+      wanted = wanted || std::find(stack.functions.begin(), stack.functions.end(), name) !=
+                             stack.functions.end();
+    }
+    if (wanted) defined.emplace(name);
+  });
+
+  std::vector<TlsStackSign> signs;
+  for (const StackSigns& stack : kStacks) {
+    auto library = std::find_if(needed.begin(), needed.end(), [&](const std::string& lib) {
+      return std::any_of(stack.library_prefixes.begin(), stack.library_prefixes.end(),
+                         [&](std::string_view prefix) { return lib.starts_with(prefix); });
+    });
+    if (library != needed.end()) {
+      signs.push_back({std::string(stack.stack), *library, stack.captured});
+      continue;
+    }
+    for (std::string_view function : stack.functions) {
+      if (defined.contains(function)) {
+        signs.push_back({std::string(stack.stack), std::string(function), stack.captured});
+        break;
+      }
+    }
+  }
+  if (is_go_program(*elf, defined) && elf->bytes().find(kGoTlsFunction) != std::string::npos) {
+    signs.push_back({"Go crypto/tls", std::string(kGoTlsFunction), false});
+  }
+  return signs;
+}
+
+std::string describe_missing_tls(const std::vector<TlsStackSign>& signs) {
+  const TlsStackSign* openssl = nullptr;
+  std::vector<const TlsStackSign*> uncaptured;
+  for (const TlsStackSign& sign : signs) {
+    if (sign.captured && !openssl) openssl = &sign;
+    if (!sign.captured) uncaptured.push_back(&sign);
+  }
+  if (!openssl && uncaptured.empty()) {
+    return "no TLS library found in it (tlstap captures OpenSSL: SSL_read/SSL_write and their "
+           "_ex forms)";
+  }
+  std::string text;
+  if (openssl) {
+    text = fmt::format(
+        "has no TLS functions of its own: they are in {} ({}), which it loads; tlstap attaches "
+        "to the system's libssl by itself, or name that library with --lib",
+        openssl->evidence, openssl->stack);
+  }
+  if (!uncaptured.empty()) {
+    text += fmt::format("{}uses {}, which tlstap does not capture yet", openssl ? "; it also " : "",
+                        join_signs(uncaptured));
+  }
+  return text;
+}
+
+}  // namespace tlstap

@@ -1,0 +1,140 @@
+#include "discover/tls_stack_hint.h"
+
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace tlstap {
+namespace {
+
+// Named here so that the test binary itself has crypto/tls's name in it without being Go.
+constexpr const char* kGoTlsFunction = "crypto/tls.(*Conn).Write";
+
+std::vector<TlsStackSign> signs_of(const std::string& path) {
+  Result<std::vector<TlsStackSign>> signs = recognise_tls_stacks(path);
+  EXPECT_TRUE(signs) << signs.error().message;
+  return signs ? *signs : std::vector<TlsStackSign>{};
+}
+
+void expect_sign(const TlsStackSign& sign, const std::string& stack, const std::string& evidence,
+                 bool captured = false) {
+  EXPECT_EQ(sign.stack, stack);
+  EXPECT_EQ(sign.evidence, evidence);
+  EXPECT_EQ(sign.captured, captured);
+}
+
+TEST(RecogniseTlsStacks, GnuTlsByTheLibraryTheFileNeeds) {
+  // The file also refers to gnutls_record_send, undefined: the library is the evidence.
+  std::vector<TlsStackSign> signs = signs_of(TLSTAP_FIXTURE_USES_GNUTLS);
+  ASSERT_EQ(signs.size(), 1u);
+  expect_sign(signs[0], "GnuTLS", "libgnutls.so.30");
+}
+
+TEST(RecogniseTlsStacks, GnuTlsByAFunctionTheFileDefines) {
+  std::vector<TlsStackSign> signs = signs_of(TLSTAP_FIXTURE_GNUTLS);
+  ASSERT_EQ(signs.size(), 1u);
+  expect_sign(signs[0], "GnuTLS", "gnutls_record_send");
+}
+
+TEST(RecogniseTlsStacks, NssWolfSslAndMbedTlsInAFixedOrder) {
+  std::vector<TlsStackSign> signs = signs_of(TLSTAP_FIXTURE_OTHER_STACKS);
+  ASSERT_EQ(signs.size(), 3u);
+  expect_sign(signs[0], "NSS/NSPR", "SSL_ImportFD");
+  expect_sign(signs[1], "wolfSSL", "wolfSSL_write");
+  expect_sign(signs[2], "mbedTLS", "mbedtls_ssl_write");
+}
+
+TEST(RecogniseTlsStacks, GoProgramWithCryptoTls) {
+  std::vector<TlsStackSign> signs = signs_of(TLSTAP_FIXTURE_GO_TLS);
+  ASSERT_EQ(signs.size(), 1u);
+  expect_sign(signs[0], "Go crypto/tls", kGoTlsFunction);
+}
+
+TEST(RecogniseTlsStacks, GoProgramWithoutCryptoTlsHasNoTls) {
+  EXPECT_TRUE(signs_of(TLSTAP_FIXTURE_GO_PLAIN).empty());
+}
+
+TEST(RecogniseTlsStacks, CryptoTlsNamedInAFileThatIsNotGoIsNotGo) {
+  ASSERT_NE(test::read_file("/proc/self/exe").find(kGoTlsFunction), std::string::npos);
+  EXPECT_TRUE(signs_of("/proc/self/exe").empty());
+}
+
+TEST(RecogniseTlsStacks, LibraryLinkedAgainstNothing) {
+  EXPECT_TRUE(signs_of(TLSTAP_FIXTURE_NO_TLS).empty());
+  // The OpenSSL fixture's own functions are a target, not a hint.
+  EXPECT_TRUE(signs_of(TLSTAP_FIXTURE_SSL).empty());
+}
+
+TEST(RecogniseTlsStacks, UnreadableAndNonElfFilesAreErrorsNamingThem) {
+  test::TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string text = dir.file("notes.txt");
+  test::write_file(text, "not ELF\n");
+  for (const std::string& path : {std::string("/nonexistent/libgnutls.so.30"), text}) {
+    Result<std::vector<TlsStackSign>> signs = recognise_tls_stacks(path);
+    ASSERT_FALSE(signs) << path;
+    EXPECT_EQ(signs.error().message.rfind(path + ": ", 0), 0u) << signs.error().message;
+  }
+}
+
+// The real programs of the machine; CI installs wget (scripts/install-deps.sh).
+TEST(RecogniseTlsStacks, RealWgetUsesGnuTls) {
+  if (access("/usr/bin/wget", R_OK) != 0) GTEST_SKIP() << "no /usr/bin/wget";
+  std::vector<TlsStackSign> signs = signs_of("/usr/bin/wget");
+  ASSERT_EQ(signs.size(), 1u);
+  EXPECT_EQ(signs[0].stack, "GnuTLS");
+  EXPECT_TRUE(signs[0].evidence.starts_with("libgnutls.so.")) << signs[0].evidence;
+  EXPECT_FALSE(signs[0].captured);
+}
+
+TEST(RecogniseTlsStacks, RealOpensslCommandLoadsLibssl) {
+  if (access("/usr/bin/openssl", R_OK) != 0) GTEST_SKIP() << "no /usr/bin/openssl";
+  std::vector<TlsStackSign> signs = signs_of("/usr/bin/openssl");
+  ASSERT_EQ(signs.size(), 1u);
+  EXPECT_EQ(signs[0].stack, "OpenSSL");
+  EXPECT_TRUE(signs[0].evidence.starts_with("libssl.so.")) << signs[0].evidence;
+  EXPECT_TRUE(signs[0].captured);
+}
+
+TEST(RecogniseTlsStacks, RealProgramWithoutTls) {
+  if (access("/bin/true", R_OK) != 0) GTEST_SKIP() << "no /bin/true";
+  EXPECT_TRUE(signs_of("/bin/true").empty());
+}
+
+TEST(DescribeMissingTls, NoStack) {
+  EXPECT_EQ(describe_missing_tls({}),
+            "no TLS library found in it (tlstap captures OpenSSL: SSL_read/SSL_write and their "
+            "_ex forms)");
+}
+
+TEST(DescribeMissingTls, StacksNotCapturedYet) {
+  const TlsStackSign gnutls{"GnuTLS", "libgnutls.so.30", false};
+  const TlsStackSign nss{"NSS/NSPR", "libnss3.so", false};
+  const TlsStackSign go{"Go crypto/tls", kGoTlsFunction, false};
+  EXPECT_EQ(describe_missing_tls({gnutls}),
+            "uses GnuTLS (libgnutls.so.30), which tlstap does not capture yet");
+  EXPECT_EQ(describe_missing_tls({gnutls, nss}),
+            "uses GnuTLS (libgnutls.so.30) and NSS/NSPR (libnss3.so), which tlstap does not "
+            "capture yet");
+  EXPECT_EQ(describe_missing_tls({gnutls, nss, go}),
+            "uses GnuTLS (libgnutls.so.30), NSS/NSPR (libnss3.so) and Go crypto/tls "
+            "(crypto/tls.(*Conn).Write), which tlstap does not capture yet");
+}
+
+TEST(DescribeMissingTls, OpenSslInALibraryTheFileLoads) {
+  const TlsStackSign openssl{"OpenSSL", "libssl.so.3", true};
+  const std::string alone = describe_missing_tls({openssl});
+  EXPECT_EQ(alone,
+            "has no TLS functions of its own: they are in libssl.so.3 (OpenSSL), which it loads; "
+            "tlstap attaches to the system's libssl by itself, or name that library with --lib");
+  EXPECT_EQ(describe_missing_tls({openssl, {"GnuTLS", "libgnutls.so.30", false}}),
+            alone + "; it also uses GnuTLS (libgnutls.so.30), which tlstap does not capture yet");
+}
+
+}  // namespace
+}  // namespace tlstap
