@@ -25,6 +25,7 @@
 #include "output/encoding.h"
 #include "output/output_stream.h"
 #include "output/sinks.h"
+#include "stacks/registry.h"
 #include "tlstap/abi.h"
 
 namespace {
@@ -110,7 +111,7 @@ tlstap::OutputStream& devnull_stream() {
 
 // Router -> reassembler -> sink, fed raw events the way the ring-buffer callback feeds them.
 void run_calls(benchmark::State& state, size_t size, RecordSink& sink) {
-  CallEvents call(size, TLSTAP_FN_SSL_WRITE, TLSTAP_DIR_WRITE);
+  CallEvents call(size, tlstap::function_id("openssl", "SSL_write"), TLSTAP_DIR_WRITE);
   tlstap::Reassembler reassembler(sink, tlstap::WallClock{});
   tlstap::EventRouter router(reassembler, {});
   uint64_t call_id = 1;

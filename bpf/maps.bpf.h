@@ -45,8 +45,9 @@ struct pending_call {
   __u64 entry_sp; /* stack pointer at entry: tells a nested call from a stale frame */
   __u32 same_op_depth; /* entries of the same operation inside this call (an API function
                         * implemented with another): reported by this, the outer, call */
-  __u8 function;
+  __u8 function;  /* id reported in data events */
   __u8 direction;
+  __u32 cookie;   /* enum tlstap_probe_cookie */
   /* The call's own socket I/O (its first TLS record), if seen: the fd and struct sock. The
    * connection is described from them at the return, only when the SSL* has no socket yet. */
   __s32 io_fd;

@@ -12,7 +12,8 @@
 #include "filter.bpf.h"
 #include "calls.bpf.h"
 #include "conn.bpf.h"
-#include "ssl.bpf.h"
+#include "capture.bpf.h"
+#include "tls_calls.bpf.h"
 #include "process.bpf.h"
 
 /* bpf_probe_read_user and the tracing helpers are GPL-only. */

@@ -36,11 +36,17 @@ enum tlstap_event_kind {
   TLSTAP_EVENT_SSL_BOUND = 7,  /* a memory-BIO SSL* was matched to its socket (conn.bpf.h) */
 };
 
-enum tlstap_function {
-  TLSTAP_FN_SSL_READ = 1,
-  TLSTAP_FN_SSL_WRITE = 2,
-  TLSTAP_FN_SSL_READ_EX = 3,
-  TLSTAP_FN_SSL_WRITE_EX = 4,
+/* The bpf_cookie user space attaches each TLS function's entry probe with: all the generic
+ * probes (bpf/tls_calls.bpf.h) need to know of the function, from its stack's descriptor
+ * (src/stacks/). */
+enum tlstap_probe_cookie {
+  TLSTAP_COOKIE_FUNCTION_MASK = 0xff, /* function id reported in data events (src/stacks/) */
+  TLSTAP_COOKIE_WRITE = 1u << 8,      /* plaintext the process sends; else what it receives */
+  TLSTAP_COOKIE_MOVED_OUT = 1u << 9,  /* returns 1 and stores the count at *arg4 (SSL_*_ex) */
+  TLSTAP_COOKIE_RETURNS_64BIT = 1u << 10, /* the count is a 64-bit return (ssize_t), not int */
+  /* Report only calls on sessions seen moving TLS records (NSPR's PR_Write also writes plain
+   * files and sockets). */
+  TLSTAP_COOKIE_ONLY_TLS_SESSIONS = 1u << 11,
 };
 
 enum tlstap_direction {
@@ -115,7 +121,7 @@ struct tlstap_data_event {
   __u64 capture_len;  /* bytes BPF tries to copy for this call: min(call_len, max_bytes) */
   __u64 offset;       /* offset of this chunk's first byte within the call */
   __u32 chunk_len;    /* bytes in data[] */
-  __u8 function;      /* enum tlstap_function */
+  __u8 function;      /* function id: TLSTAP_COOKIE_FUNCTION_MASK of the probe's cookie */
   __u8 direction;     /* enum tlstap_direction */
   __u8 flags;         /* enum tlstap_chunk_flags */
   __u8 call_flags;    /* enum tlstap_call_flags */

@@ -1,20 +1,12 @@
 #include "capture/reassembler.h"
 
+#include "stacks/registry.h"
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 namespace tlstap {
-
-std::string_view function_name(uint8_t function) {
-  switch (function) {
-    case TLSTAP_FN_SSL_READ: return "SSL_read";
-    case TLSTAP_FN_SSL_WRITE: return "SSL_write";
-    case TLSTAP_FN_SSL_READ_EX: return "SSL_read_ex";
-    case TLSTAP_FN_SSL_WRITE_EX: return "SSL_write_ex";
-  }
-  return "unknown";
-}
 
 CallMeta Reassembler::meta_of(const tlstap_data_event& event) {
   CallMeta meta{};
@@ -56,8 +48,13 @@ void Reassembler::emit_now(const CallMeta& meta, std::string_view bytes, Truncat
   record.tid = meta.tid;
   record.uid = meta.uid;
   record.comm = std::string_view(meta.comm, strnlen(meta.comm, sizeof(meta.comm)));
-  record.library = "openssl";
-  record.function = function_name(meta.function);
+  if (std::optional<StackFunction> probed = function_by_id(meta.function)) {
+    record.library = probed->stack->name;
+    record.function = probed->function->symbol;
+  } else {
+    record.library = "unknown";  // BPF and user space disagree: said, not hidden
+    record.function = "unknown";
+  }
   record.direction = meta.direction == TLSTAP_DIR_WRITE ? Direction::write : Direction::read;
   record.len = meta.call_len;
   record.data = bytes;

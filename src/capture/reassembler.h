@@ -79,6 +79,5 @@ class Reassembler {
   BindingHold binding_hold_;
 };
 
-std::string_view function_name(uint8_t function);
 
 }  // namespace tlstap

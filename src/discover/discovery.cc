@@ -16,6 +16,7 @@
 
 #include "discover/proc_maps.h"
 #include "discover/tls_stack_hint.h"
+#include "stacks/registry.h"
 
 namespace tlstap {
 namespace {
@@ -43,7 +44,42 @@ std::vector<std::string> library_directories() {
   return dirs;
 }
 
-bool is_libssl_name(const std::string& name) { return name.starts_with("libssl.so"); }
+// A shared library of a TLS stack, by its file name (libssl.so.3, libgnutls.so.30, ...).
+bool is_tls_library_name(const std::string& name) {
+  for (const TlsStack* stack : tls_stacks()) {
+    for (std::string_view prefix : stack->library_prefixes) {
+      if (name.starts_with(prefix)) return true;
+    }
+  }
+  return false;
+}
+
+// Every function of every stack, looked up in one pass over the file's symbols.
+Result<std::vector<FunctionSymbol>> find_tls_functions(const std::string& path) {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> all;
+    for (const TlsStack* stack : tls_stacks()) {
+      for (const TlsFunction& function : stack->functions) all.push_back(function.symbol);
+    }
+    return all;
+  }();
+  return find_functions(path, names);
+}
+
+// One target per stack whose functions the file defines (a static binary may carry two).
+std::vector<Target> targets_by_stack(const FileId& id, const std::string& display_path,
+                                     const std::string& open_path,
+                                     const std::vector<FunctionSymbol>& functions) {
+  std::vector<Target> targets;
+  for (const TlsStack* stack : tls_stacks()) {
+    Target target{id, display_path, open_path, std::string(stack->name), {}};
+    for (const FunctionSymbol& symbol : functions) {
+      if (stack->function(symbol.name)) target.functions.push_back(symbol);
+    }
+    if (!target.functions.empty()) targets.push_back(std::move(target));
+  }
+  return targets;
+}
 
 }  // namespace
 
@@ -85,40 +121,43 @@ bool Discovery::consider(const std::string& open_path, const std::string& displa
     // Examined before without a question (the command's executable, a mapped file): the
     // reason is worked out now that one is asked.
     if (!*known && why_not) {
-      *why_not =
-          why_not_attached(find_functions(open_path, kOpenSslFunctions), open_path, display_path);
+      *why_not = why_not_attached(find_tls_functions(open_path), open_path, display_path);
     }
     return *known;
   }
 
-  Result<std::vector<FunctionSymbol>> functions = find_functions(open_path, kOpenSslFunctions);
+  Result<std::vector<FunctionSymbol>> functions = find_tls_functions(open_path);
   if (!functions || functions->empty()) {
     if (why_not) *why_not = why_not_attached(functions, open_path, display_path);
     return false;
   }
-  Target target{id, display_path, open_path, "openssl", std::move(*functions)};
-  Status attached = attach_(target);
-  if (!attached) {
-    // Said by the caller when it asked why, logged otherwise: once either way.
-    if (why_not) {
-      *why_not = fmt::format("{}: {}", display_path, attached.error().message);
-    } else {
-      log_(fmt::format("cannot attach to {}: {}", display_path, attached.error().message));
+  bool any_attached = false;
+  for (Target& target : targets_by_stack(id, display_path, open_path, *functions)) {
+    Status attached = attach_(target);
+    if (!attached) {
+      // Said by the caller when it asked why, logged otherwise: once either way.
+      if (why_not) {
+        *why_not = fmt::format("{}: {}", display_path, attached.error().message);
+      } else {
+        log_(fmt::format("cannot attach to {} ({}): {}", display_path, target.library,
+                         attached.error().message));
+      }
+      continue;
     }
-    return false;
+    attached_count_++;
+    any_attached = true;
+    std::lock_guard lock(mutex_);
+    examined_[id] = true;
+    targets_.push_back(std::move(target));
   }
-  attached_count_++;
-  std::lock_guard lock(mutex_);
-  examined_[id] = true;
-  targets_.push_back(std::move(target));
-  return true;
+  return any_attached;
 }
 
 void Discovery::scan_system_libraries() {
   for (const std::string& dir : library_directories()) {
     std::error_code ec;
     for (const auto& file : std::filesystem::directory_iterator(dir, ec)) {
-      if (is_libssl_name(file.path().filename().string())) {
+      if (is_tls_library_name(file.path().filename().string())) {
         // Many names (libssl.so, libssl.so.3, /lib vs /usr/lib) lead to one file: show the
         // file's own name.
         std::string real = std::filesystem::canonical(file.path(), ec).string();

@@ -24,13 +24,8 @@ struct Target {
   FileId id;
   std::string display_path;  // the path a user knows it by (as the process mapped it)
   std::string open_path;     // a path this tracer can open it through
-  std::string library;       // "openssl" for every provider of the OpenSSL API
+  std::string library;       // the TLS stack's name (src/stacks/): "openssl", "gnutls", ...
   std::vector<FunctionSymbol> functions;
 };
-
-// The OpenSSL API functions whose buffers hold plaintext. BoringSSL, LibreSSL and
-// statically linked copies export the same names.
-inline constexpr std::string_view kOpenSslFunctions[] = {"SSL_read", "SSL_write", "SSL_read_ex",
-                                                         "SSL_write_ex"};
 
 }  // namespace tlstap

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "stacks/registry.h"
 #include "tlstap.skel.h"
 #include "tlstap/abi.h"
 
@@ -30,20 +31,15 @@ int print_libbpf_log(enum libbpf_print_level level, const char* format, va_list 
 
 std::string errno_text(int error) { return std::strerror(error < 0 ? -error : error); }
 
-struct ProbePair {
-  bpf_program* entry;
-  bpf_program* exit;
-};
-
-// The entry and return programs for one OpenSSL API function; the _ex forms share the
-// return programs (the stash tells them where the byte count is).
-std::optional<ProbePair> probes_for(tlstap_bpf& skeleton, std::string_view function) {
-  auto& p = skeleton.progs;
-  if (function == "SSL_read") return ProbePair{p.ssl_read_enter, p.ssl_read_return};
-  if (function == "SSL_write") return ProbePair{p.ssl_write_enter, p.ssl_write_return};
-  if (function == "SSL_read_ex") return ProbePair{p.ssl_read_ex_enter, p.ssl_read_return};
-  if (function == "SSL_write_ex") return ProbePair{p.ssl_write_ex_enter, p.ssl_write_return};
-  return std::nullopt;
+// What the generic probes (bpf/tls_calls.bpf.h) need to know of a function, from its stack's
+// descriptor: passed as the entry probe's bpf_cookie.
+uint64_t probe_cookie(const TlsStack& stack, const TlsFunction& function) {
+  uint64_t cookie = function_id(stack, function);
+  if (function.direction == Direction::write) cookie |= TLSTAP_COOKIE_WRITE;
+  if (function.shape == CallShape::buffer_length_moved_out) cookie |= TLSTAP_COOKIE_MOVED_OUT;
+  if (function.returns_64bit) cookie |= TLSTAP_COOKIE_RETURNS_64BIT;
+  if (stack.only_sessions_seen_doing_tls) cookie |= TLSTAP_COOKIE_ONLY_TLS_SESSIONS;
+  return cookie;
 }
 
 }  // namespace
@@ -160,22 +156,26 @@ Status TracerBpf::attach_kernel_hooks(std::vector<std::string>* warnings) {
 }
 
 Status TracerBpf::attach_target(const Target& target) {
+  const TlsStack* stack = find_stack(target.library);
+  if (!stack) return Error{fmt::format("no TLS stack named {}", target.library)};
   std::vector<Link> attached;
-  for (const FunctionSymbol& function : target.functions) {
-    if (std::optional<ProbePair> probe = probes_for(*skeleton_, function.name)) {
-      // Return probe first: a call that enters between the two attaches then has no stash
-      // and is ignored, instead of leaving a stash that no return would consume.
-      for (bool is_return : {true, false}) {
-        bpf_program* program = is_return ? probe->exit : probe->entry;
-        LIBBPF_OPTS(bpf_uprobe_opts, options, .retprobe = is_return);
-        bpf_link* link = bpf_program__attach_uprobe_opts(program, -1, target.open_path.c_str(),
-                                                         function.file_offset, &options);
-        if (!link) {
-          return Error{fmt::format("uprobe on {} at {:#x}: {}", function.name, function.file_offset,
-                                   errno_text(errno))};
-        }
-        attached.emplace_back(link);
+  for (const FunctionSymbol& symbol : target.functions) {
+    const TlsFunction* function = stack->function(symbol.name);
+    if (!function) continue;
+    // Return probe first: a call that enters between the two attaches then has no frame and
+    // is ignored, instead of leaving a frame that no return would consume.
+    for (bool is_return : {true, false}) {
+      bpf_program* program =
+          is_return ? skeleton_->progs.tls_call_return : skeleton_->progs.tls_call_enter;
+      LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = probe_cookie(*stack, *function),
+                  .retprobe = is_return);
+      bpf_link* link = bpf_program__attach_uprobe_opts(program, -1, target.open_path.c_str(),
+                                                       symbol.file_offset, &options);
+      if (!link) {
+        return Error{fmt::format("uprobe on {} at {:#x}: {}", symbol.name, symbol.file_offset,
+                                 errno_text(errno))};
       }
+      attached.emplace_back(link);
     }
   }
   if (attached.empty()) return Error{"none of its functions could be probed"};

@@ -1,4 +1,5 @@
 #include "capture/reassembler.h"
+#include "stacks/registry.h"
 
 #include <time.h>
 
@@ -55,7 +56,7 @@ TEST_F(ReassemblerTest, SingleChunkCall) {
   spec.call_id = 7;
   spec.call_len = data.size();
   spec.capture_len = data.size();
-  spec.function = TLSTAP_FN_SSL_WRITE_EX;
+  spec.function = function_id("openssl", "SSL_write_ex");
   spec.direction = TLSTAP_DIR_WRITE;
   spec.ts_ns = clock_ns(CLOCK_MONOTONIC);
   feed(spec, data);
@@ -81,10 +82,10 @@ TEST_F(ReassemblerTest, SingleChunkCall) {
 
 TEST_F(ReassemblerTest, FunctionAndDirectionNames) {
   const std::pair<uint8_t, std::string_view> functions[] = {
-      {TLSTAP_FN_SSL_READ, "SSL_read"},
-      {TLSTAP_FN_SSL_WRITE, "SSL_write"},
-      {TLSTAP_FN_SSL_READ_EX, "SSL_read_ex"},
-      {TLSTAP_FN_SSL_WRITE_EX, "SSL_write_ex"},
+      {function_id("openssl", "SSL_read"), "SSL_read"},
+      {function_id("openssl", "SSL_write"), "SSL_write"},
+      {function_id("openssl", "SSL_read_ex"), "SSL_read_ex"},
+      {function_id("openssl", "SSL_write_ex"), "SSL_write_ex"},
       {0, "unknown"},
       {200, "unknown"}};
   uint64_t call_id = 1;
@@ -93,12 +94,13 @@ TEST_F(ReassemblerTest, FunctionAndDirectionNames) {
     spec.call_id = call_id++;
     spec.call_len = spec.capture_len = 3;
     spec.function = function;
-    spec.direction = function == TLSTAP_FN_SSL_READ ? TLSTAP_DIR_READ : TLSTAP_DIR_WRITE;
+    spec.direction =
+        function == function_id("openssl", "SSL_read") ? TLSTAP_DIR_READ : TLSTAP_DIR_WRITE;
     feed(spec, "abc");
     ASSERT_FALSE(sink.records.empty());
     EXPECT_EQ(sink.records.back().function, name);
     EXPECT_EQ(sink.records.back().direction,
-              function == TLSTAP_FN_SSL_READ ? Direction::read : Direction::write);
+              function == function_id("openssl", "SSL_read") ? Direction::read : Direction::write);
   }
 }
 
@@ -137,7 +139,8 @@ TEST_F(ReassemblerTest, InterleavedMultiChunkCallsAreReassembledExactly) {
     call.spec.tid = 501 + i;
     call.spec.call_id = 1000 + i;
     call.spec.direction = i == 1 ? TLSTAP_DIR_READ : TLSTAP_DIR_WRITE;
-    call.spec.function = i == 1 ? TLSTAP_FN_SSL_READ : TLSTAP_FN_SSL_WRITE;
+    call.spec.function =
+        i == 1 ? function_id("openssl", "SSL_read") : function_id("openssl", "SSL_write");
     call.data = pattern_bytes(sizes[i], i + 1);
     call.spec.call_len = call.spec.capture_len = call.data.size();
     calls.push_back(call);
@@ -268,7 +271,7 @@ TEST_F(ReassemblerTest, LostTailThenNewCallOnSameThread) {
   next.call_id = 11;
   next.call_len = next.capture_len = 5;
   next.direction = TLSTAP_DIR_READ;
-  next.function = TLSTAP_FN_SSL_READ;
+  next.function = function_id("openssl", "SSL_read");
   feed(next, "hello");
 
   ASSERT_EQ(sink.records.size(), 2u);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "output/record.h"
+#include "stacks/registry.h"
 #include "tlstap/abi.h"
 
 namespace tlstap::test {
@@ -107,7 +108,7 @@ struct ChunkSpec {
   uint64_t call_len = 0;
   uint64_t capture_len = 0;
   uint64_t offset = 0;
-  uint8_t function = TLSTAP_FN_SSL_WRITE;
+  uint8_t function = function_id("openssl", "SSL_write");
   uint8_t direction = TLSTAP_DIR_WRITE;
   uint8_t flags = 0;
   std::string comm = "curl";

@@ -1,24 +1,7 @@
-/* OpenSSL-API probes: SSL_read, SSL_write, SSL_read_ex, SSL_write_ex.
- *
- * Entry stashes the arguments per thread; return copies the bytes the call really moved,
- * in TLSTAP_CHUNK_BYTES pieces, into the ring buffer. Failed calls produce nothing. */
+/* Reporting a completed TLS call, for every stack's probes: its connection and position
+ * (conn.bpf.h), then its bytes, copied in TLSTAP_CHUNK_BYTES pieces into the ring buffer.
+ * Failed calls are never reported. */
 #pragma once
-
-static __always_inline int enter_ssl_call(struct pt_regs *ctx, __u8 function, __u8 direction,
-                                          __u64 size_out) {
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  if (!should_trace(pid_tgid >> 32)) return 0;
-  struct pending_call call = {
-      .ssl = PT_REGS_PARM1(ctx),
-      .buf = PT_REGS_PARM2(ctx),
-      .size_out = size_out,
-      .function = function,
-      .direction = direction,
-      .io_fd = -1,
-  };
-  enter_tls_call(pid_tgid, PT_REGS_SP(ctx), &call);
-  return 0;
-}
 
 struct chunk_copy {
   struct tlstap_data_event *event;
@@ -84,27 +67,13 @@ static long copy_one_chunk(__u32 index, struct chunk_copy *copy) {
   return event->flags ? 1 : 0;
 }
 
-static __always_inline int exit_ssl_call(struct pt_regs *ctx) {
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  struct pending_call call;
-  if (!leave_tls_call(pid_tgid, PT_REGS_SP(ctx), &call)) return 0;
-  __u8 direction = call.direction;
-
-  long ret = PT_REGS_RC(ctx);
-  __u64 call_len = 0;
-  if (call.size_out) {
-    if ((int)ret != 1) return 0; /* _ex: 1 on success, 0 on failure */
-    if (bpf_probe_read_user(&call_len, sizeof(call_len), (const void *)call.size_out) != 0)
-      return 0;
-  } else {
-    if ((int)ret <= 0) return 0;
-    call_len = (__u32)(int)ret;
-  }
-  if (call_len == 0) return 0;
-
+/* Reports `call`, which moved `call_len` bytes (> 0). */
+static __always_inline int report_tls_call(__u64 pid_tgid, struct pending_call *call,
+                                           __u64 call_len) {
+  __u8 direction = call->direction;
   __u32 tgid = pid_tgid >> 32;
   bool fresh = false;
-  struct ssl_state *state = learn_connection(tgid, call.ssl, call.io_fd, call.sk, &fresh);
+  struct ssl_state *state = learn_connection(tgid, call->ssl, call->io_fd, call->sk, &fresh);
   __u64 pos = 0;
   struct tlstap_conn_info conn = {.fd = -1};
   __u8 call_flags = 0;
@@ -114,9 +83,9 @@ static __always_inline int exit_ssl_call(struct pt_regs *ctx) {
     pos = state->bytes[direction & 1];
     state->bytes[direction & 1] += call_len;
     conn = state->conn;
-    if (fresh && call.sk && call.recv_before == call.sk && (conn.flags & TLSTAP_CONN_MIDSTREAM))
+    if (fresh && call->sk && call->recv_before == call->sk && (conn.flags & TLSTAP_CONN_MIDSTREAM))
       call_flags |= TLSTAP_CALL_AFTER_UNSEEN_READ;
-    if (conn.fd < 0 && direction == TLSTAP_DIR_WRITE) expect_ciphertext_send(pid_tgid, call.ssl,
+    if (conn.fd < 0 && direction == TLSTAP_DIR_WRITE) expect_ciphertext_send(pid_tgid, call->ssl,
                                                                             call_len);
   }
   if (!port_matches(&conn)) return 0;
@@ -132,43 +101,17 @@ static __always_inline int exit_ssl_call(struct pt_regs *ctx) {
   event->uid = (__u32)bpf_get_current_uid_gid();
   event->call_id = __sync_fetch_and_add(&next_call_id, 1);
   event->ts_ns = bpf_ktime_get_ns();
-  event->ssl = call.ssl;
+  event->ssl = call->ssl;
   event->call_len = call_len;
   event->capture_len = call_len < max_capture_bytes ? call_len : max_capture_bytes;
-  event->function = call.function;
+  event->function = call->function;
   event->direction = direction;
   event->call_flags = call_flags;
   event->start_time_ns = process_start_time();
   bpf_get_current_comm(event->comm, sizeof(event->comm));
 
-  struct chunk_copy copy = {.event = event, .buf = call.buf, .capture_len = event->capture_len};
+  struct chunk_copy copy = {.event = event, .buf = call->buf, .capture_len = event->capture_len};
   __u32 chunks = (event->capture_len + TLSTAP_CHUNK_BYTES - 1) / TLSTAP_CHUNK_BYTES;
   bpf_loop(chunks, copy_one_chunk, &copy, 0);
   return 0;
 }
-
-/* int SSL_read(SSL *ssl, void *buf, int num) / int SSL_write(SSL *ssl, const void *buf, int num) */
-SEC("uprobe")
-int BPF_KPROBE(ssl_read_enter) {
-  return enter_ssl_call(ctx, TLSTAP_FN_SSL_READ, TLSTAP_DIR_READ, 0);
-}
-SEC("uprobe")
-int BPF_KPROBE(ssl_write_enter) {
-  return enter_ssl_call(ctx, TLSTAP_FN_SSL_WRITE, TLSTAP_DIR_WRITE, 0);
-}
-
-/* int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes), SSL_write_ex alike */
-SEC("uprobe")
-int BPF_KPROBE(ssl_read_ex_enter) {
-  return enter_ssl_call(ctx, TLSTAP_FN_SSL_READ_EX, TLSTAP_DIR_READ, PT_REGS_PARM4(ctx));
-}
-SEC("uprobe")
-int BPF_KPROBE(ssl_write_ex_enter) {
-  return enter_ssl_call(ctx, TLSTAP_FN_SSL_WRITE_EX, TLSTAP_DIR_WRITE, PT_REGS_PARM4(ctx));
-}
-
-/* One return program for every function: the frame says what the call was. */
-SEC("uretprobe")
-int BPF_KRETPROBE(ssl_read_return) { return exit_ssl_call(ctx); }
-SEC("uretprobe")
-int BPF_KRETPROBE(ssl_write_return) { return exit_ssl_call(ctx); }

@@ -1,0 +1,46 @@
+// What tlstap knows of one TLS stack: the library files that implement it, the functions whose
+// buffers hold plaintext, and how the generic BPF probes read each one's arguments and result
+// (bpf/tls_calls.bpf.h). Adding a stack is one descriptor file here, registered in
+// registry.cc; a BPF file of its own only when the generic probes cannot read its calls.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "output/record.h"
+
+namespace tlstap {
+
+enum class CallShape {
+  // f(session, buffer, length, ...) returns the bytes moved (> 0), or <= 0 for nothing moved.
+  buffer_length,
+  // f(session, buffer, length, size_t* moved) returns 1 and stores the bytes moved (OpenSSL's
+  // _ex forms).
+  buffer_length_moved_out,
+};
+
+struct TlsFunction {
+  std::string_view symbol;
+  Direction direction;  // write: plaintext the process sends; read: what it receives
+  CallShape shape = CallShape::buffer_length;
+  bool returns_64bit = false;  // ssize_t; otherwise int, whose upper register half is undefined
+};
+
+struct TlsStack {
+  std::string_view name;  // `lib` in records
+  // File names (prefixes) of its shared library in the linker's directories: "libssl.so".
+  std::vector<std::string_view> library_prefixes;
+  std::vector<TlsFunction> functions;
+  // The functions also serve what is not TLS (NSPR's PR_Write writes plain files and sockets
+  // too): a call is reported only once its session is seen moving TLS records.
+  bool only_sessions_seen_doing_tls = false;
+
+  const TlsFunction* function(std::string_view symbol) const {
+    for (const TlsFunction& f : functions) {
+      if (f.symbol == symbol) return &f;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace tlstap
