@@ -101,8 +101,8 @@ TEST(DiscoveryAddFile, AttachFailureIsSaidOnce) {
   TestDiscovery unnamed("uprobe on SSL_read at 0x1234: Invalid argument");
   unnamed.discovery.add_file_if_tls(path);
   ASSERT_EQ(unnamed.log.size(), 1u);
-  EXPECT_EQ(unnamed.log[0],
-            "cannot attach to " + path + " (openssl): uprobe on SSL_read at 0x1234: Invalid argument");
+  EXPECT_EQ(unnamed.log[0], "cannot attach to " + path +
+                                " (openssl): uprobe on SSL_read at 0x1234: Invalid argument");
 }
 
 }  // namespace
