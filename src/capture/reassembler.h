@@ -79,5 +79,4 @@ class Reassembler {
   BindingHold binding_hold_;
 };
 
-
 }  // namespace tlstap
