@@ -17,7 +17,9 @@ and peak RSS, whether every byte arrived and what tlstap reported lost.
 
 A saturation check follows (or runs alone with --saturate): a 64 KiB ring buffer and
 1 MiB writes, far more than tlstap can take; the bytes captured plus the bytes reported
-lost must equal the bytes the workload moved, exactly.
+lost must equal the bytes the workload moved, exactly. Then a stalled output (--stall on|off,
+on unless --quick or --saturate): tlstap writes JSON into a pipe whose reader stops for 300 ms
+every second during a 256 MiB bulk transfer; with the default output queue nothing may be lost.
 
 Run as root from anywhere: python3 bench/run.py [--quick] [--saturate] [--build-dir DIR]
 Python 3 standard library only.
@@ -38,6 +40,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKLOAD_COMM = "tls_workload"  # tlstap -c filter: only the workload's two processes
+PAUSED_READER = os.path.join(ROOT, "tests", "progs", "paused_reader.py")
+QUEUE_RE = re.compile(r"tlstap: output queue peak (.*)")
 LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
 CONFIGS = ["untraced", "empty", "file", "devnull"]
 # (name, mode, size, api)
@@ -87,10 +91,10 @@ class Background:
     """A tracer (tlstap or empty_probes) running while the workload runs. Started, waited on
     until it says it is attached, stopped with SIGINT, reaped with its resource usage."""
 
-    def __init__(self, argv, ready_pattern, stdout_path=None):
+    def __init__(self, argv, ready_pattern, stdout_path=None, stdout=None):
         self.stdout_file = open(stdout_path, "wb") if stdout_path else None
         self.proc = subprocess.Popen(
-            argv, stdout=self.stdout_file or subprocess.PIPE, stderr=subprocess.PIPE)
+            argv, stdout=stdout or self.stdout_file or subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines = []
         self.ready = False
         wake = threading.Event()
@@ -446,6 +450,46 @@ def sustained(binaries, workdir, seconds):
     return ok
 
 
+def stalled_output(binaries, workdir, quick):
+    """A bulk transfer traced to a pipe whose reader stops reading for 300 ms every second
+    (tests/progs/paused_reader.py): the output queue must absorb the stalls, nothing lost."""
+    size = 16384
+    count = (64 if quick else 256) * (1 << 20) // size
+    print(f"Stalled output: bulk 16 KiB writes, {count * size >> 20} MiB each way, tlstap -f json "
+          "into a pipe whose reader pauses 300 ms every second (default queue and ring)")
+    # The reader's file in memory when possible: the pipe stalls, not the reader's disk.
+    out_dir = "/dev/shm" if os.path.isdir("/dev/shm") else workdir
+    out_path = os.path.join(out_dir, f"tlstap-bench-stall-{os.getpid()}.json")
+    stats_path = os.path.join(workdir, "reader-stats.json")
+    reader = subprocess.Popen([sys.executable, PAUSED_READER, "--output", out_path, "--stats",
+                               stats_path, "--pause", "0.3", "--every", "1"],
+                              stdin=subprocess.PIPE)
+    try:
+        tracer = Background([binaries["tlstap"], "-f", "json", "-c", WORKLOAD_COMM], "tracing",
+                            stdout=reader.stdin)
+        reader.stdin.close()  # tlstap holds the write end: EOF when it exits
+        workload = run_workload(binaries, "bulk", size, "write", count)
+        tracer.wait_idle()
+        tracer.stop()
+        reader.wait(timeout=120)
+        with open(stats_path) as f:
+            pauses = json.load(f)["pauses"]
+        check = check_json(out_path, workload)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+        if os.path.exists(out_path):
+            os.unlink(out_path)
+    w = workload
+    moved = w["client_written"] + w["server_read"] + w["server_written"] + w["client_read"]
+    queue = next((m.group(1) for m in map(QUEUE_RE.search, tracer.lines) if m), "not reported")
+    ok = check["ok"] and check["lost_bytes"] == 0 and check["captured"] == moved
+    print(f"  {w['mb_per_s']:8.1f} MB/s  moved {moved} B, captured {check['captured']} B, lost "
+          f"{check['lost_bytes']} B; the reader paused {pauses} times; output queue peak "
+          f"{queue}  {'OK' if ok else '!!! LOSS OR MISMATCH'}")
+    return ok
+
+
 # --- main -----------------------------------------------------------------------------------
 
 def main():
@@ -457,6 +501,8 @@ def main():
     parser.add_argument("--sustained", type=float, metavar="SECS",
                         help="also a long bulk transfer to a JSON file (default: 3 s; 0: none; "
                         "--quick: none)")
+    parser.add_argument("--stall", choices=("on", "off"),
+                        help="the stalled-output run (default: on; --quick, --saturate: off)")
     parser.add_argument("--seconds", type=float, help="untraced duration of each workload run")
     parser.add_argument("--rounds", type=int, help="repetitions (medians are shown)")
     parser.add_argument("--only", help="run only the scenarios whose name contains this")
@@ -518,6 +564,10 @@ def main():
         if sustained_seconds > 0:
             print()
             ok &= sustained(binaries, workdir, sustained_seconds)
+        stall = args.stall or ("off" if args.quick or args.saturate else "on")
+        if stall == "on":
+            print()
+            ok &= stalled_output(binaries, workdir, args.quick)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(raw, f, indent=1, default=str)

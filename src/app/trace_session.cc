@@ -102,6 +102,25 @@ void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_e
   }
 }
 
+std::string mebibytes(uint64_t bytes) {
+  if (bytes % (1 << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
+}
+
+// A separate line: scripts parse the summary line above.
+void print_queue_summary(const WriteQueue::Stats& queue) {
+  std::string line = fmt::format("tlstap: output queue peak {} of {}", mebibytes(queue.peak_bytes),
+                                 mebibytes(queue.capacity_bytes));
+  if (queue.producer_waits > 0) {
+    // While the reader waits, the ring fills: the loss above, if any, happened then.
+    line += fmt::format(
+        "; it was full {} times, the ring buffer reader waited {:.3f} s in all for space "
+        "(raise --queue-size if records were lost)",
+        queue.producer_waits, std::chrono::duration<double>(queue.producer_wait_time).count());
+  }
+  fmt::print(stderr, "{}\n", line);
+}
+
 }  // namespace
 
 int run_trace_session(const Options& options) {
@@ -143,9 +162,10 @@ int run_trace_session(const Options& options) {
   if (!loaded) return fail(loaded.error().message);
   TracerBpf& tracer = **loaded;
 
-  Result<OutputStream> opened = options.output_path
-                                    ? OutputStream::create_private_file(*options.output_path)
-                                    : Result<OutputStream>(OutputStream::standard_output());
+  Result<OutputStream> opened =
+      options.output_path
+          ? OutputStream::create_private_file(*options.output_path, options.queue_bytes)
+          : Result<OutputStream>(OutputStream::standard_output(options.queue_bytes));
   if (!opened) return fail(opened.error().message);
   OutputStream& out = *opened;
   std::unique_ptr<RecordSink> encoder = make_sink(options.format, out);
@@ -266,7 +286,7 @@ int run_trace_session(const Options& options) {
       reassembler.expire(clock_ns(CLOCK_MONOTONIC), kIncompleteCallTimeoutNs);
       next_housekeeping = now + kHousekeepingInterval;
     }
-    out.flush();
+    out.flush();  // records show up within a drain interval, however few there are
     if (out.error()) break;
     if (child && (child_status = child->poll_exit())) break;  // its records are in the ring
     if (options.duration_seconds &&
@@ -289,7 +309,7 @@ int run_trace_session(const Options& options) {
   }
   reassembler.finish_all();
   losses.report_new_losses();
-  out.flush();
+  out.sync();
 
   int exit_code = 0;
   if (out.error()) {
@@ -300,6 +320,7 @@ int run_trace_session(const Options& options) {
   if (fatal) exit_code = fail(*fatal);
   if (!options.quiet) {
     print_summary(counting.counts(), discovery.attached_count(), losses.process_events_lost());
+    print_queue_summary(out.queue_stats());
   }
   // Events the reader could not use (a bug, a BPF/user-space mismatch, or chunks arriving after
   // their call was given up on) mean incomplete records: said even with -q.

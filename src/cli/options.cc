@@ -52,6 +52,10 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "bytes captured per call before `truncated` (default 1M, at most 256M)");
   std::string buffer_size = "32M";
   app.add_option("--buffer-size", buffer_size, "BPF ring buffer size (default 32M)");
+  std::string queue_size = "512M";
+  app.add_option("--queue-size", queue_size,
+                 "memory for output waiting to be written, so a stalled output loses nothing "
+                 "until it is full (default 512M)");
   app.add_option("--lib", options.libs, "also attach to this library or binary (repeatable)");
   app.add_flag("--list-targets", options.list_targets,
                "print what would be attached to, with the symbols found; exit");
@@ -92,6 +96,12 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
     return Error{"--buffer-size: expected a size from 64K to 2G, like 64M"};
   }
   options.buffer_bytes = *buffer;
+  std::optional<uint64_t> queue = parse_byte_size(queue_size);
+  if (!queue || *queue < (1 << 20) || *queue > (64ull << 30)) {
+    exit_code = 2;
+    return Error{"--queue-size: expected a size from 1M to 64G, like 512M"};
+  }
+  options.queue_bytes = *queue;
   if (!options.command.empty() && !options.pids.empty()) {
     exit_code = 2;
     return Error{"--pid and a COMMAND cannot be combined: a COMMAND is traced with its children"};

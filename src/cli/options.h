@@ -26,6 +26,7 @@ struct Options {
   std::optional<std::string> output_path;
   uint64_t max_bytes = 1 << 20;
   uint64_t buffer_bytes = 32 << 20;
+  uint64_t queue_bytes = kDefaultQueueBytes;  // output queue between draining and writing
   std::vector<std::string> libs;
   bool list_targets = false;
   std::optional<double> duration_seconds;

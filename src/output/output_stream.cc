@@ -11,32 +11,39 @@
 
 namespace tlstap {
 
-OutputStream::OutputStream(int fd, bool owned, std::string name)
-    : fd_(fd), owned_(owned), name_(std::move(name)) {
-  buffer_.reserve(kFlushThreshold + (64 << 10));
-}
+OutputStream::OutputStream(int fd, bool owned, std::string name, uint64_t queue_bytes)
+    : fd_(fd),
+      owned_(owned),
+      name_(std::move(name)),
+      queue_(std::make_unique<WriteQueue>(fd, name_, queue_bytes, kBufferBytes)),
+      buffer_(queue_->take_buffer()) {}
 
 OutputStream::OutputStream(OutputStream&& other) noexcept
     : fd_(other.fd_),
       owned_(other.owned_),
       name_(std::move(other.name_)),
+      queue_(std::move(other.queue_)),
       buffer_(std::move(other.buffer_)),
-      error_(std::move(other.error_)),
-      records_(other.records_),
-      records_unwritten_(other.records_unwritten_) {
+      records_(other.records_) {
   other.fd_ = -1;
   other.owned_ = false;
+  other.records_ = 0;
 }
 
 OutputStream::~OutputStream() {
+  if (queue_) {
+    flush();
+    queue_.reset();  // the writer finishes before the descriptor is closed
+  }
   if (owned_ && fd_ >= 0) close(fd_);
 }
 
-OutputStream OutputStream::standard_output() {
-  return OutputStream(STDOUT_FILENO, false, "stdout");
+OutputStream OutputStream::standard_output(uint64_t queue_bytes) {
+  return OutputStream(STDOUT_FILENO, false, "stdout", queue_bytes);
 }
 
-Result<OutputStream> OutputStream::create_private_file(const std::string& path) {
+Result<OutputStream> OutputStream::create_private_file(const std::string& path,
+                                                       uint64_t queue_bytes) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Error{fmt::format("cannot create {}: {}", path, std::strerror(errno))};
   // An existing file keeps its old mode through O_CREAT; plaintext must not stay readable.
@@ -47,29 +54,19 @@ Result<OutputStream> OutputStream::create_private_file(const std::string& path) 
     close(fd);
     return Error{fmt::format("cannot make {} private: {}", path, std::strerror(error))};
   }
-  return OutputStream(fd, true, path);
+  return OutputStream(fd, true, path, queue_bytes);
 }
 
 void OutputStream::flush() {
-  if (error_) {
-    records_unwritten_ += records_;
-    records_ = 0;
-    buffer_.clear();
-    return;
-  }
-  size_t written = 0;
-  while (written < buffer_.size()) {
-    ssize_t n = write(fd_, buffer_.data() + written, buffer_.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error_ = fmt::format("writing {}: {}", name_, n < 0 ? std::strerror(errno) : "no progress");
-      records_unwritten_ += records_;
-      break;
-    }
-    written += static_cast<size_t>(n);
-  }
+  if (buffer_.empty() && records_ == 0) return;
+  queue_->push(std::move(buffer_), records_);
   records_ = 0;
-  buffer_.clear();
+  buffer_ = queue_->take_buffer();
+}
+
+void OutputStream::sync() {
+  flush();
+  queue_->wait_written();
 }
 
 }  // namespace tlstap

@@ -316,7 +316,7 @@ TEST(ConnectionJson, DataAndCloseRecordsCarryTheDesignFields) {
   record.connection = bare;
   record.pos = 0;
   sink->data(record);
-  opened->flush();
+  opened->sync();
 
   std::vector<nlohmann::json> lines;
   std::istringstream in(test::read_file(dir.file("conn.json")));

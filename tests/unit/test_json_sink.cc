@@ -34,7 +34,7 @@ class SinkFile {
   OutputStream& stream() { return *stream_; }
   const std::string& path() const { return path_; }
   std::string contents() {
-    stream_->flush();
+    stream_->sync();
     EXPECT_FALSE(stream_->error()) << *stream_->error();
     return test::read_file(path_);
   }
@@ -314,7 +314,7 @@ TEST(PrivateFile, ExistingFileBecomes0600AndIsTruncated) {
     auto opened = OutputStream::create_private_file(path);
     ASSERT_TRUE(opened) << opened.error().message;
     opened->append(std::string_view("new\n"));
-    opened->flush();
+    opened->sync();
     EXPECT_FALSE(opened->error());
   }
   struct stat st {};

@@ -98,5 +98,32 @@ TEST(ParseOptions, NiceOutOfRangeIsAUsageError) {
   }
 }
 
+TEST(ParseOptions, QueueSizeDefaultsTo512MiBAndTakesSizes) {
+  int exit_code = 0;
+  Result<Options> defaults = parse({}, exit_code);
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->queue_bytes, uint64_t{512} << 20);
+  EXPECT_EQ(defaults->queue_bytes, kDefaultQueueBytes);
+  for (auto [text, bytes] :
+       {std::pair{"1M", uint64_t{1} << 20}, std::pair{"512M", uint64_t{512} << 20},
+        std::pair{"2G", uint64_t{2} << 30}, std::pair{"64G", uint64_t{64} << 30}}) {
+    SCOPED_TRACE(text);
+    Result<Options> parsed = parse({"--queue-size", text}, exit_code);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->queue_bytes, bytes);
+  }
+}
+
+TEST(ParseOptions, QueueSizeOutOfRangeIsAUsageError) {
+  for (const char* value : {"0", "512K", "65G", "lots", "1T"}) {
+    SCOPED_TRACE(value);
+    int exit_code = 0;
+    Result<Options> parsed = parse({"--queue-size", value}, exit_code);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(exit_code, 2);
+    EXPECT_EQ(parsed.error().message, "--queue-size: expected a size from 1M to 64G, like 512M");
+  }
+}
+
 }  // namespace
 }  // namespace tlstap

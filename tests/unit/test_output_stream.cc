@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -53,20 +54,20 @@ TEST(OutputStream, WriteErrorIsKeptAndRecordsAreCounted) {
     OutputStream out = OutputStream::standard_output();
     auto sink = make_sink(OutputFormat::json, out);
     for (int i = 0; i < 3; i++) sink->data(sample_record("hello"));
-    out.flush();
+    out.sync();  // errors are the writer thread's: known once it has written
     first_error = out.error();
     unwritten_after_first = out.records_not_written();
 
     sink->data(sample_record("more"));
     sink->lost(LostRecord{1, 2});
-    out.flush();
+    out.sync();
     second_error = out.error();
     unwritten_after_second = out.records_not_written();
 
-    // Records large enough to flush on their own (the 1 MiB threshold) are counted too.
+    // Records large enough to flush on their own (the 256 KiB threshold) are counted too.
     std::string big(800000, 'x');
     for (int i = 0; i < 4; i++) sink->data(sample_record(big));
-    out.flush();
+    out.sync();
     unwritten_after_third = out.records_not_written();
   });
   ASSERT_TRUE(first_error);
@@ -86,8 +87,8 @@ TEST(OutputStream, TextSinkWriteErrorIsCountedToo) {
     auto sink = make_sink(OutputFormat::text, out);
     sink->data(sample_record("GET / HTTP/1.1\r\n\r\n"));
     sink->data(sample_record("x"));
-    out.flush();
-    out.flush();  // flushing again counts nothing twice
+    out.sync();
+    out.sync();  // flushing again counts nothing twice
     error = out.error();
     unwritten = out.records_not_written();
   });
@@ -101,7 +102,7 @@ TEST(OutputStream, MovedFromStreamIsHarmless) {
   ASSERT_TRUE(opened);
   OutputStream moved(std::move(*opened));
   moved.append(std::string_view("abc"));
-  moved.flush();
+  moved.sync();
   EXPECT_FALSE(moved.error());
   EXPECT_EQ(test::read_file(dir.file("a.out")), "abc");
   EXPECT_EQ(moved.name(), dir.file("a.out"));
@@ -113,9 +114,41 @@ TEST(OutputStream, SuccessfulWritesCountNothingUnwritten) {
   ASSERT_TRUE(opened);
   auto sink = make_sink(OutputFormat::json, *opened);
   for (int i = 0; i < 10; i++) sink->data(sample_record("fine"));
-  opened->flush();
+  opened->sync();
   EXPECT_FALSE(opened->error());
   EXPECT_EQ(opened->records_not_written(), 0u);
+}
+
+// The session flushes after every drain of the ring and never waits for the writer: records
+// must still reach the file at once, not when a buffer fills or at exit.
+TEST(OutputStream, FlushedRecordsAppearWithoutWaiting) {
+  test::TempDir dir;
+  auto opened = OutputStream::create_private_file(dir.file("soon.out"));
+  ASSERT_TRUE(opened);
+  opened->append(std::string_view("one line\n"));
+  opened->flush();
+  std::string content;
+  for (int i = 0; i < 100 && content.empty(); i++) {
+    usleep(10'000);
+    content = test::read_file(dir.file("soon.out"));
+  }
+  EXPECT_EQ(content, "one line\n");
+}
+
+TEST(OutputStream, DestroyedStreamWritesWhatItWasGiven) {
+  test::TempDir dir;
+  std::string expected;
+  {
+    auto opened = OutputStream::create_private_file(dir.file("end.out"));
+    ASSERT_TRUE(opened);
+    auto sink = make_sink(OutputFormat::json, *opened);
+    std::string big(300000, 'y');  // flushed on its own: queued when the stream ends
+    sink->data(sample_record(big));
+    sink->data(sample_record("last, never flushed"));
+  }
+  std::string content = test::read_file(dir.file("end.out"));
+  EXPECT_EQ(std::count(content.begin(), content.end(), '\n'), 2);
+  EXPECT_NE(content.find("bGFzdCwgbmV2ZXIgZmx1c2hlZA=="), std::string::npos);
 }
 
 // BUG (src/output/output_stream.cc, create_private_file): fchmod(fd, 0600) is applied to

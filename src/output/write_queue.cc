@@ -1,0 +1,165 @@
+#include "output/write_queue.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace tlstap {
+namespace {
+
+// Enough for the steady state (one buffer being written, one being filled, a few small
+// periodic flushes); buffers beyond that, allocated during a stall, are given back after it.
+constexpr size_t kMaxSpareBuffers = 4;
+
+}  // namespace
+
+WriteQueue::WriteQueue(int fd, std::string name, uint64_t capacity_bytes, size_t buffer_bytes)
+    : fd_(fd), name_(std::move(name)), capacity_(capacity_bytes), buffer_bytes_(buffer_bytes) {
+  stats_.capacity_bytes = capacity_bytes;
+}
+
+WriteQueue::~WriteQueue() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  work_.notify_one();
+  if (writer_.joinable()) writer_.join();
+}
+
+// The writer starts with the first buffer rather than with the queue, so it inherits the
+// scheduling priority the session gives the draining thread after opening the output: a
+// writer that falls behind fills the queue, and then the ring.
+void WriteQueue::start_writer() {
+  // Signals (SIGINT, SIGTERM) must reach the draining thread, whose wait they interrupt;
+  // the writer blocks them all, and a new thread inherits the mask it is created with.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  writer_ = std::thread([this] { run_writer(); });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+std::string WriteQueue::take_buffer() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!spare_.empty()) {
+      std::string buffer = std::move(spare_.back());
+      spare_.pop_back();
+      return buffer;
+    }
+  }
+  std::string buffer;
+  buffer.reserve(buffer_bytes_);
+  return buffer;
+}
+
+void WriteQueue::recycle(std::string&& data) {
+  // A buffer that grew past its reservation (a record larger than the slack) is not kept:
+  // spare buffers would otherwise hold the largest records' memory for good.
+  if (spare_.size() >= kMaxSpareBuffers || data.capacity() > buffer_bytes_) return;
+  data.clear();
+  spare_.push_back(std::move(data));
+}
+
+void WriteQueue::push(std::string&& data, uint64_t records) {
+  if (data.empty() && records == 0) return;
+  if (!writer_.joinable()) start_writer();
+  std::unique_lock lock(mutex_);
+  if (error_) {  // nothing more will be written: count it now, hold no memory for it
+    records_unwritten_ += records;
+    recycle(std::move(data));
+    return;
+  }
+  // A small buffer (the periodic flush of a quiet stream, or of every drain while the output
+  // stalls) joins the last queued one when it fits in its allocation: many small buffers
+  // would each hold a whole allocation against the capacity.
+  if (!queue_.empty()) {
+    Item& tail = queue_.back();
+    if (tail.data.size() + data.size() <= tail.data.capacity()) {
+      tail.data.append(data);
+      tail.records += records;
+      recycle(std::move(data));
+      return;
+    }
+  }
+  size_t charge = data.capacity();
+  auto fits = [&] { return used_ == 0 || used_ + charge <= capacity_; };
+  if (!fits()) {
+    // The only wait of the draining thread on the output, and when BPF loss can follow.
+    auto started = std::chrono::steady_clock::now();
+    progress_.wait(lock, fits);
+    stats_.producer_waits++;
+    stats_.producer_wait_time += std::chrono::steady_clock::now() - started;
+  }
+  used_ += charge;
+  stats_.peak_bytes = std::max(stats_.peak_bytes, used_);
+  queue_.push_back(Item{std::move(data), records, charge});
+  lock.unlock();
+  work_.notify_one();
+}
+
+void WriteQueue::wait_written() {
+  std::unique_lock lock(mutex_);
+  progress_.wait(lock, [&] { return queue_.empty() && !writing_; });
+}
+
+void WriteQueue::run_writer() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+    if (queue_.empty()) return;  // stopping, and everything handed over is written
+    Item item = std::move(queue_.front());
+    queue_.pop_front();
+    writing_ = true;
+    bool failed_before = error_.has_value();
+    lock.unlock();
+    std::optional<std::string> failure;
+    if (!failed_before) failure = write_all(item.data);
+    lock.lock();
+    if (failed_before || failure) {
+      records_unwritten_ += item.records;
+      if (!error_) error_ = std::move(failure);
+    }
+    used_ -= item.charge;
+    recycle(std::move(item.data));
+    writing_ = false;
+    progress_.notify_all();
+  }
+}
+
+std::optional<std::string> WriteQueue::write_all(const std::string& data) const {
+  size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = write(fd_, data.data() + written, data.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return fmt::format("writing {}: {}", name_, n < 0 ? std::strerror(errno) : "no progress");
+    }
+    written += static_cast<size_t>(n);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> WriteQueue::error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+
+uint64_t WriteQueue::records_not_written() const {
+  std::lock_guard lock(mutex_);
+  return records_unwritten_;
+}
+
+WriteQueue::Stats WriteQueue::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace tlstap
