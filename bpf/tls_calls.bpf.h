@@ -36,6 +36,13 @@ int BPF_KRETPROBE(tls_call_return) {
   __u64 call_len = 0;
   if (call.cookie & TLSTAP_COOKIE_MOVED_OUT) {
     if ((int)ret != 1) return 0; /* _ex: 1 on success, 0 on failure */
+    if (!call.size_out) {
+      /* Bytes moved, but how many is nowhere (wolfSSL's _ex forms take a null count): said
+       * as a lost event, its bytes unknown. */
+      struct tlstap_loss_counters *lost = loss_counters();
+      if (lost) lost->events += 1;
+      return 0;
+    }
     if (bpf_probe_read_user(&call_len, sizeof(call_len), (const void *)call.size_out) != 0)
       return 0;
   } else if (call.cookie & TLSTAP_COOKIE_RETURNS_64BIT) {

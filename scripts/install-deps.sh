@@ -12,6 +12,8 @@ packages=(
   openssl curl python3 nodejs util-linux procps
   # a GnuTLS program: what `--lib` says of a TLS stack tlstap does not capture yet
   wget
+  # wolfSSL and mbedTLS: the e2e tests' own C peers, and lighttpd serving TLS with wolfSSL
+  libwolfssl-dev libmbedtls-dev lighttpd lighttpd-mod-wolfssl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -67,17 +67,33 @@ Result<std::vector<FunctionSymbol>> find_tls_functions(const std::string& path) 
 }
 
 // One target per stack whose functions the file defines (a static binary may carry two).
+// Each piece of code is probed once, so that its records say one stack and one function (with
+// two probes at one address, the one the kernel runs last names the call). Where names share
+// code, a stack's own names go before names other stacks borrow (wolfSSL's wolfSSL_write
+// before an SSL_write alias of it), then the descriptors' order decides.
 std::vector<Target> targets_by_stack(const FileId& id, const std::string& display_path,
                                      const std::string& open_path,
                                      const std::vector<FunctionSymbol>& functions) {
   std::vector<Target> targets;
   for (const TlsStack* stack : tls_stacks()) {
-    Target target{id, display_path, open_path, std::string(stack->name), {}};
-    for (const FunctionSymbol& symbol : functions) {
-      if (stack->function(symbol.name)) target.functions.push_back(symbol);
-    }
-    if (!target.functions.empty()) targets.push_back(std::move(target));
+    targets.push_back(Target{id, display_path, open_path, std::string(stack->name), {}});
   }
+  std::set<uint64_t> probed_offsets;
+  for (bool borrowed_names : {false, true}) {
+    for (size_t i = 0; i < tls_stacks().size(); i++) {
+      const TlsStack& stack = *tls_stacks()[i];
+      if (stack.names_borrowed_by_others != borrowed_names) continue;
+      for (const TlsFunction& function : stack.functions) {
+        for (const FunctionSymbol& symbol : functions) {
+          if (symbol.name != function.symbol) continue;
+          if (probed_offsets.insert(symbol.file_offset).second) {
+            targets[i].functions.push_back(symbol);
+          }
+        }
+      }
+    }
+  }
+  std::erase_if(targets, [](const Target& target) { return target.functions.empty(); });
   return targets;
 }
 

@@ -26,18 +26,16 @@ constexpr std::string_view kGnuTlsFunctions[] = {"gnutls_record_send"};
 constexpr std::string_view kNssLibraries[] = {"libnss3.so", "libssl3.so", "libnspr4.so"};
 constexpr std::string_view kNssFunctions[] = {"SSL_ImportFD", "PR_Write"};
 constexpr std::string_view kWolfSslLibraries[] = {"libwolfssl.so"};
-constexpr std::string_view kWolfSslFunctions[] = {"wolfSSL_write"};
 constexpr std::string_view kMbedTlsLibraries[] = {"libmbedtls.so"};
-constexpr std::string_view kMbedTlsFunctions[] = {"mbedtls_ssl_write"};
 
-// OpenSSL is only recognised through its library: a file defining SSL_read itself is a
-// target, not a hint.
+// The stacks tlstap captures are only recognised through their libraries: a file defining
+// SSL_read or wolfSSL_write itself is a target, not a hint.
 const std::array<StackSigns, 5> kStacks = {{
     {"OpenSSL", kOpenSslLibraries, {}, true},
     {"GnuTLS", kGnuTlsLibraries, kGnuTlsFunctions, false},
     {"NSS/NSPR", kNssLibraries, kNssFunctions, false},
-    {"wolfSSL", kWolfSslLibraries, kWolfSslFunctions, false},
-    {"mbedTLS", kMbedTlsLibraries, kMbedTlsFunctions, false},
+    {"wolfSSL", kWolfSslLibraries, {}, true},
+    {"mbedTLS", kMbedTlsLibraries, {}, true},
 }};
 
 // Every Go binary has these; .gopclntab is folded into .data.rel.ro in PIE builds, and
@@ -55,13 +53,23 @@ bool is_go_program(const ElfFile& elf, const std::set<std::string, std::less<>>&
          defined.contains(kGoRuntimeMain);
 }
 
-std::string join_signs(const std::vector<const TlsStackSign*>& signs) {
+// "a, b and c"
+template <typename T, typename Format>
+std::string join(const std::vector<T>& items, Format format) {
   std::string text;
-  for (size_t i = 0; i < signs.size(); i++) {
-    if (i > 0) text += i + 1 == signs.size() ? " and " : ", ";
-    text += fmt::format("{} ({})", signs[i]->stack, signs[i]->evidence);
+  for (size_t i = 0; i < items.size(); i++) {
+    if (i > 0) text += i + 1 == items.size() ? " and " : ", ";
+    text += format(items[i]);
   }
   return text;
+}
+
+std::string captured_stacks() {
+  std::vector<std::string_view> names;
+  for (const StackSigns& stack : kStacks) {
+    if (stack.captured) names.push_back(stack.stack);
+  }
+  return join(names, [](std::string_view name) { return std::string(name); });
 }
 
 }  // namespace
@@ -107,26 +115,30 @@ Result<std::vector<TlsStackSign>> recognise_tls_stacks(const std::string& path) 
 }
 
 std::string describe_missing_tls(const std::vector<TlsStackSign>& signs) {
-  const TlsStackSign* openssl = nullptr;
+  std::vector<const TlsStackSign*> captured;
   std::vector<const TlsStackSign*> uncaptured;
-  for (const TlsStackSign& sign : signs) {
-    if (sign.captured && !openssl) openssl = &sign;
-    if (!sign.captured) uncaptured.push_back(&sign);
-  }
-  if (!openssl && uncaptured.empty()) {
-    return "no TLS library found in it (tlstap captures OpenSSL: SSL_read/SSL_write and their "
-           "_ex forms)";
+  for (const TlsStackSign& sign : signs) (sign.captured ? captured : uncaptured).push_back(&sign);
+  if (captured.empty() && uncaptured.empty()) {
+    return fmt::format("no TLS library found in it (tlstap captures {})", captured_stacks());
   }
   std::string text;
-  if (openssl) {
+  if (!captured.empty()) {
+    const bool one = captured.size() == 1;
     text = fmt::format(
-        "has no TLS functions of its own: they are in {} ({}), which it loads; tlstap attaches "
-        "to the system's libssl by itself, or name that library with --lib",
-        openssl->evidence, openssl->stack);
+        "has no TLS functions of its own: they are in {}, which it loads; tlstap attaches to {} "
+        "by itself, or name {} with --lib",
+        join(captured,
+             [](const TlsStackSign* sign) {
+               return fmt::format("{} ({})", sign->evidence, sign->stack);
+             }),
+        one ? "that library" : "those libraries", one ? "it" : "them");
   }
   if (!uncaptured.empty()) {
-    text += fmt::format("{}uses {}, which tlstap does not capture yet", openssl ? "; it also " : "",
-                        join_signs(uncaptured));
+    text += fmt::format("{}uses {}, which tlstap does not capture yet",
+                        captured.empty() ? "" : "; it also ",
+                        join(uncaptured, [](const TlsStackSign* sign) {
+                          return fmt::format("{} ({})", sign->stack, sign->evidence);
+                        }));
   }
   return text;
 }

@@ -15,6 +15,9 @@ const TlsStack& openssl_stack() {
               {"SSL_read_ex", Direction::read, CallShape::buffer_length_moved_out},
               {"SSL_write_ex", Direction::write, CallShape::buffer_length_moved_out},
           },
+      // Another library's OpenSSL compatibility layer may export SSL_read as an alias of its
+      // own function (wolfSSL's uses macros: Debian's libwolfssl has no SSL_read).
+      .names_borrowed_by_others = true,
   };
   return stack;
 }

@@ -1,11 +1,14 @@
 #include "stacks/registry.h"
 
+#include "stacks/mbedtls.h"
 #include "stacks/openssl.h"
+#include "stacks/wolfssl.h"
 
 namespace tlstap {
 
 const std::vector<const TlsStack*>& tls_stacks() {
-  static const std::vector<const TlsStack*> stacks = {&openssl_stack()};
+  static const std::vector<const TlsStack*> stacks = {&openssl_stack(), &wolfssl_stack(),
+                                                      &mbedtls_stack()};
   return stacks;
 }
 

@@ -34,6 +34,12 @@ struct TlsStack {
   // The functions also serve what is not TLS (NSPR's PR_Write writes plain files and sockets
   // too): a call is reported only once its session is seen moving TLS records.
   bool only_sessions_seen_doing_tls = false;
+  // Other stacks may export these names as aliases of their own functions (an OpenSSL
+  // compatibility layer): where a file's function of this stack is the very code of another
+  // stack's function, only the other stack's probes it: the call is reported once either way
+  // (the second entry at the same stack pointer replaces the first's frame), but under
+  // whichever probe the kernel happened to run last; the record must name the stack's own.
+  bool names_borrowed_by_others = false;
 
   const TlsFunction* function(std::string_view symbol) const {
     for (const TlsFunction& f : functions) {

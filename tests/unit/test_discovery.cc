@@ -46,6 +46,38 @@ TEST(DiscoveryAddFile, OpenSslFunctionsAreATarget) {
   EXPECT_EQ(test.discovery.targets()[0].functions.size(), 4u);
 }
 
+std::vector<std::string> names(const Target& target) {
+  std::vector<std::string> result;
+  for (const FunctionSymbol& function : target.functions) result.push_back(function.name);
+  return result;
+}
+
+TEST(DiscoveryAddFile, OneTargetPerStackInAFile) {
+  // A static binary with wolfSSL and mbedTLS in it (and an NSS function tlstap leaves alone).
+  TestDiscovery test;
+  ASSERT_TRUE(test.discovery.add_file(TLSTAP_FIXTURE_OTHER_STACKS));
+  std::vector<Target> targets = test.discovery.targets();
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0].library, "wolfssl");
+  EXPECT_EQ(names(targets[0]), std::vector<std::string>{"wolfSSL_write"});
+  EXPECT_EQ(targets[1].library, "mbedtls");
+  EXPECT_EQ(names(targets[1]), std::vector<std::string>{"mbedtls_ssl_write"});
+  EXPECT_EQ(test.discovery.attached_count(), 2u);
+}
+
+TEST(DiscoveryAddFile, CodeUnderTwoStacksNamesIsProbedOnceByItsOwnStack) {
+  // SSL_write and SSL_read are aliases of wolfSSL_write and wolfSSL_read: probed once, as
+  // wolfSSL's, so that a call's record says lib wolfssl. SSL_read_ex is code of its own.
+  TestDiscovery test;
+  ASSERT_TRUE(test.discovery.add_file(TLSTAP_FIXTURE_WOLFSSL_COMPAT));
+  std::vector<Target> targets = test.discovery.targets();
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0].library, "openssl");
+  EXPECT_EQ(names(targets[0]), std::vector<std::string>{"SSL_read_ex"});
+  EXPECT_EQ(targets[1].library, "wolfssl");
+  EXPECT_EQ(names(targets[1]), (std::vector<std::string>{"wolfSSL_read", "wolfSSL_write"}));
+}
+
 TEST(DiscoveryAddFile, SaysWhichStackAFileUsesNamingItOnce) {
   TestDiscovery test;
   const std::string path = TLSTAP_FIXTURE_USES_GNUTLS;
@@ -60,8 +92,8 @@ TEST(DiscoveryAddFile, NoTlsLibrary) {
   const std::string path = TLSTAP_FIXTURE_NO_TLS;
   std::string error = add_file_error(test.discovery, path);
   EXPECT_EQ(error, "--lib " + path +
-                       ": no TLS library found in it (tlstap captures OpenSSL: SSL_read/SSL_write "
-                       "and their _ex forms)");
+                       ": no TLS library found in it (tlstap captures OpenSSL, wolfSSL and "
+                       "mbedTLS)");
   EXPECT_EQ(occurrences(error, path), 1u);
 }
 

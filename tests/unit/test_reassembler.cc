@@ -86,6 +86,8 @@ TEST_F(ReassemblerTest, FunctionAndDirectionNames) {
       {function_id("openssl", "SSL_write"), "SSL_write"},
       {function_id("openssl", "SSL_read_ex"), "SSL_read_ex"},
       {function_id("openssl", "SSL_write_ex"), "SSL_write_ex"},
+      {function_id("wolfssl", "wolfSSL_send"), "wolfSSL_send"},
+      {function_id("mbedtls", "mbedtls_ssl_write"), "mbedtls_ssl_write"},
       {0, "unknown"},
       {200, "unknown"}};
   uint64_t call_id = 1;
@@ -101,6 +103,26 @@ TEST_F(ReassemblerTest, FunctionAndDirectionNames) {
     EXPECT_EQ(sink.records.back().function, name);
     EXPECT_EQ(sink.records.back().direction,
               function == function_id("openssl", "SSL_read") ? Direction::read : Direction::write);
+  }
+}
+
+TEST_F(ReassemblerTest, LibIsTheStackOfTheFunction) {
+  const std::pair<uint8_t, std::string_view> functions[] = {
+      {function_id("openssl", "SSL_write"), "openssl"},
+      {function_id("wolfssl", "wolfSSL_write"), "wolfssl"},
+      {function_id("wolfssl", "wolfSSL_write_ex"), "wolfssl"},
+      {function_id("mbedtls", "mbedtls_ssl_write"), "mbedtls"}};
+  uint64_t call_id = 1;
+  for (auto [function, lib] : functions) {
+    ASSERT_NE(function, 0);
+    ChunkSpec spec;
+    spec.call_id = call_id++;
+    spec.call_len = spec.capture_len = 3;
+    spec.function = function;
+    spec.direction = TLSTAP_DIR_WRITE;
+    feed(spec, "abc");
+    ASSERT_FALSE(sink.records.empty());
+    EXPECT_EQ(sink.records.back().library, lib);
   }
 }
 

@@ -1,0 +1,8 @@
+// mbedTLS (libmbedtls.so, or linked in statically).
+#pragma once
+
+#include "stacks/tls_stack.h"
+
+namespace tlstap {
+const TlsStack& mbedtls_stack();
+}
