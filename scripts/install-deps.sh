@@ -6,12 +6,16 @@ packages=(
   # build
   build-essential cmake pkg-config clang llvm lld libbpf-dev bpftool libelf-dev zlib1g-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libclang-rt-14-dev clang-format
+  # decoding Go functions to find their RET instructions
+  libcapstone-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real TLS peers the e2e tests drive
   openssl curl python3 nodejs util-linux procps
   # a GnuTLS program: what `--lib` says of a TLS stack tlstap does not capture yet
   wget
+  # Go programs (crypto/tls) the Go readers' tests build; binutils' objdump is their oracle
+  golang-go binutils
 )
 missing=()
 for p in "${packages[@]}"; do
