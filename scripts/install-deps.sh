@@ -6,6 +6,8 @@ packages=(
   # build
   build-essential cmake pkg-config clang llvm lld libbpf-dev bpftool libelf-dev zlib1g-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libclang-rt-14-dev clang-format
+  # decoding Go functions to find their RET instructions
+  libcapstone-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real TLS peers the e2e tests drive
@@ -14,6 +16,8 @@ packages=(
   wget
   # wolfSSL and mbedTLS: the e2e tests' own C peers, and lighttpd serving TLS with wolfSSL
   libwolfssl-dev libmbedtls-dev lighttpd lighttpd-mod-wolfssl
+  # Go programs (crypto/tls) the Go readers' tests build; binutils' objdump is their oracle
+  golang-go binutils
 )
 missing=()
 for p in "${packages[@]}"; do

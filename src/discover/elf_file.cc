@@ -73,17 +73,19 @@ std::vector<std::string> ElfFile::needed_libraries() const {
   return needed;
 }
 
-bool ElfFile::has_section(std::string_view name) const {
+bool ElfFile::has_section(std::string_view name) const { return section(name).has_value(); }
+
+std::optional<ElfSection> ElfFile::section(std::string_view name) const {
   size_t names_index = 0;
-  if (elf_getshdrstrndx(elf_, &names_index) != 0) return false;
+  if (elf_getshdrstrndx(elf_, &names_index) != 0) return std::nullopt;
   Elf_Scn* section = nullptr;
   while ((section = elf_nextscn(elf_, section)) != nullptr) {
     GElf_Shdr header;
     if (!gelf_getshdr(section, &header)) continue;
     const char* section_name = elf_strptr(elf_, names_index, header.sh_name);
-    if (section_name && name == section_name) return true;
+    if (section_name && name == section_name) return ElfSection{header.sh_addr, header.sh_size};
   }
-  return false;
+  return std::nullopt;
 }
 
 std::string_view ElfFile::bytes() const {

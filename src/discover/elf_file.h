@@ -5,7 +5,9 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +15,11 @@
 #include "common/result.h"
 
 namespace tlstap {
+
+struct ElfSection {
+  uint64_t address = 0;  // sh_addr: where it is loaded (0 if it is not)
+  uint64_t size = 0;
+};
 
 class ElfFile {
  public:
@@ -30,6 +37,8 @@ class ElfFile {
   // The DT_NEEDED entries of the dynamic section ("libc.so.6"); none for a static file.
   std::vector<std::string> needed_libraries() const;
   bool has_section(std::string_view name) const;
+  // The first section with this name, if the file has section headers and one.
+  std::optional<ElfSection> section(std::string_view name) const;
   // The whole file as libelf mapped it (empty if it could not).
   std::string_view bytes() const;
 

@@ -116,3 +116,125 @@ write("fuzz_encoding", "http", hello)
 write("fuzz_encoding", "utf8", "café € 😀 \u0000\u001f\u007f".encode())
 write("fuzz_encoding", "invalid_utf8", b"\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82A\xff")
 write("fuzz_encoding", "all_bytes", bytes(range(256)))
+
+# --- fuzz_go_tables and fuzz_go_program ------------------------------------------------------
+GO_MAGICS = {"1.2": 0xfffffffb, "1.16": 0xfffffffa, "1.18": 0xfffffff0, "1.20": 0xfffffff1}
+GO_TEXT = 0x400100
+GO_FUNCTIONS = [("crypto/tls.(*Conn).Write", 0x00), ("crypto/tls.(*Conn).Read", 0x20)]
+GO_END = 0x40
+
+
+def pclntab(fmt, functions, end, text_start=0):
+    """A Go function table (see src/discover/go_pclntab.h) with these (name, entry)."""
+    offsets = fmt in ("1.18", "1.20")
+    field = 4 if offsets else 8
+    n = len(functions)
+    words = 1 if fmt == "1.2" else 8 if offsets else 7
+    names = 8 + 8 * words + ((2 * n + 1) * 8 + 8 if fmt == "1.2" else 0)
+    table = bytearray(struct.pack("<IBBBB", GO_MAGICS[fmt], 0, 0, 1, 8))
+    table += bytes(names - len(table))
+    name_offsets = []
+    for name, _ in functions:
+        name_offsets.append((names if fmt == "1.2" else 0) + len(table) - names)
+        table += name.encode() + b"\0"
+    table += bytes(-len(table) % 8)
+    pcln = 16 if fmt == "1.2" else len(table)
+    records = len(table) if fmt == "1.2" else pcln + (2 * n + 1) * field
+    funcdata = 0 if fmt == "1.2" else pcln
+    table += bytes(records + 16 * n + 8 - len(table))
+    struct.pack_into("<Q", table, 8, n)
+    if fmt != "1.2":
+        first = 3 if offsets else 2
+        for w in range(first, first + 4):
+            struct.pack_into("<Q", table, 8 + 8 * w, names)
+        struct.pack_into("<Q", table, 8 + 8 * (first + 4), pcln)
+        if offsets:
+            struct.pack_into("<Q", table, 8 + 8 * 2, text_start)
+    f = "<I" if field == 4 else "<Q"
+    for i, (_, entry) in enumerate(functions):
+        record = records + 16 * i
+        struct.pack_into(f, table, pcln + 2 * i * field, entry)
+        struct.pack_into(f, table, pcln + (2 * i + 1) * field, record - funcdata)
+        struct.pack_into(f, table, record, entry)
+        struct.pack_into("<I", table, record + field, name_offsets[i])
+    struct.pack_into(f, table, pcln + 2 * n * field, end)
+    return bytes(table)
+
+
+def uvarint(n):
+    out = bytearray()
+    while True:
+        out.append((n & 0x7f) | (0x80 if n > 0x7f else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def buildinfo_inline(version):
+    modinfo = b"S" * 16 + b"path\tgo_tls_client\nbuild\tGOAMD64=v1\n" + b"E" * 16
+    return (b"\xff Go buildinf:" + bytes([8, 2]) + bytes(16) + uvarint(len(version)) +
+            version + uvarint(len(modinfo)) + modinfo)
+
+
+# Write: mov rbx, rax; mov eax, 0xc3c3c3c3 (no RET inside); ret; padding. Read: xor eax, eax;
+# ret; padding.
+GO_CODE = (b"\x48\x89\xc3\xb8\xc3\xc3\xc3\xc3\xc3").ljust(0x20, b"\xcc") + \
+    b"\x31\xc0\xc3".ljust(0x20, b"\xcc")
+
+
+def go_elf(text_start_in_header=True, version=b"go1.21.0"):
+    """A small Go-like x86-64 program without section headers or symbols: code, a function
+    table (found by the scan), build info (found in the writable segment), and moduledata
+    (the text start when the table's header has none, as from Go 1.26)."""
+    ro_vaddr, rw_vaddr = 0x500200, 0x600600
+    table = pclntab("1.20", [(n, e) for n, e in GO_FUNCTIONS], GO_END,
+                    GO_TEXT if text_start_in_header else 0)
+    rw = bytearray(buildinfo_inline(version))
+    rw += bytes(-len(rw) % 16)
+    module = len(rw)
+    rw += bytes(23 * 8)
+    struct.pack_into("<Q", rw, module, ro_vaddr)                       # pcHeader
+    struct.pack_into("<Q", rw, module + 8, ro_vaddr + 8 + 8 * 8)       # funcnametab
+    struct.pack_into("<Q", rw, module + 20 * 8, GO_TEXT)               # minpc
+    struct.pack_into("<Q", rw, module + 22 * 8, GO_TEXT)               # text
+    segments = [(0x100, GO_TEXT, GO_CODE, 5), (0x200, ro_vaddr, table, 4)]
+    segments.append((0x200 + len(table) + 0x400 - (0x200 + len(table)) % 0x400 + 0x200,
+                     rw_vaddr, bytes(rw), 6))
+    out = bytearray(struct.pack("<4sBBBB8xHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 2, 62, 1,
+                                GO_TEXT, 64, 0, 0, 64, 56, len(segments), 64, 0, 0))
+    for offset, vaddr, content, flags in segments:
+        out += struct.pack("<IIQQQQQQ", 1, flags, offset, vaddr, vaddr, len(content),
+                           len(content), 0x1000)
+    for offset, _, content, _ in segments:
+        out += bytes(offset - len(out))
+        out += content
+    return bytes(out)
+
+
+for fmt in GO_MAGICS:
+    offsets = fmt in ("1.18", "1.20")
+    base = 0 if offsets else GO_TEXT
+    functions = [(n, e + base) for n, e in GO_FUNCTIONS]
+    write("fuzz_go_tables", f"pclntab_{fmt}",
+          b"\0" + struct.pack("<Q", GO_TEXT if offsets else 0) +
+          pclntab(fmt, functions, GO_END + base))
+write("fuzz_go_tables", "buildinfo_inline", b"\1" + buildinfo_inline(b"go1.19.8"))
+pointer_form = bytearray(b"\xff Go buildinf:" + bytes([8, 0]) + bytes(48))
+struct.pack_into("<QQ", pointer_form, 16, 0xc00000 + 32, 0xc00000 + 48)
+struct.pack_into("<QQ", pointer_form, 32, 0xc00000 + 64, 9)
+struct.pack_into("<QQ", pointer_form, 48, 0xc00000 + 73, 0)
+write("fuzz_go_tables", "buildinfo_pointers", b"\1" + bytes(pointer_form) + b"go1.17.13")
+part = 0x200
+moduledata = bytearray(part)  # fuzz_go_tables' image: text 0x401000, rodata 0x800000
+struct.pack_into("<QQ", moduledata, 0, 0x800000, 0x800000 + 8 + 8 * 8)
+struct.pack_into("<Q", moduledata, 20 * 8, 0x401000)
+struct.pack_into("<Q", moduledata, 22 * 8, 0x401000)
+image = GO_CODE.ljust(part, b"\xcc") + \
+    pclntab("1.20", GO_FUNCTIONS, GO_END, 0).ljust(part, b"\0") + bytes(moduledata)
+write("fuzz_go_tables", "image_scan", b"\2" + image)
+write("fuzz_go_tables", "x86_code", b"\3" + GO_CODE)
+write("fuzz_go_tables", "arm64_code",
+      b"\4" + b"\x1f\x20\x03\xd5\xc0\x03\x5f\xd6\x00\x00\x00\x00\x20\x00\x5f\xd6")
+write("fuzz_go_program", "go_program", go_elf())
+write("fuzz_go_program", "go_program_moduledata", go_elf(text_start_in_header=False))
+write("fuzz_go_program", "go_program_stack_abi", go_elf(version=b"go1.16.15"))
