@@ -77,7 +77,8 @@ def free_port():
     """A port for a test server, below the kernel's ephemeral range (32768-60999 here): a port
     from that range can be taken by any outgoing connection between this check and the
     server's bind, which made a test fail now and then."""
-    low, _ = (int(x) for x in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low, _ = (int(x) for x in f.read().split())
     candidates = list(range(20000, max(20001, low)))
     random.shuffle(candidates)
     for port in candidates:
