@@ -15,15 +15,19 @@ namespace {
 
 struct StackSigns {
   std::string_view stack;
-  std::span<const std::string_view> library_prefixes;  // "libgnutls.so" matches .so.30
+  // "libgnutls.so" matches .so.30; the first one the file needs is the evidence.
+  std::span<const std::string_view> library_prefixes;
   std::span<const std::string_view> functions;
-  bool captured;
+  // For a stack tlstap captures: the library it attaches to, as said to the user. A file that
+  // loads one of the stack's libraries is then captured through that library.
+  std::string_view captured_in;
 };
 
 constexpr std::string_view kOpenSslLibraries[] = {"libssl.so"};
 constexpr std::string_view kGnuTlsLibraries[] = {"libgnutls.so"};
 constexpr std::string_view kGnuTlsFunctions[] = {"gnutls_record_send"};
-constexpr std::string_view kNssLibraries[] = {"libnss3.so", "libssl3.so", "libnspr4.so"};
+// NSPR's library first: the functions tlstap probes are there.
+constexpr std::string_view kNssLibraries[] = {"libnspr4.so", "libssl3.so", "libnss3.so"};
 constexpr std::string_view kNssFunctions[] = {"SSL_ImportFD", "PR_Write"};
 constexpr std::string_view kWolfSslLibraries[] = {"libwolfssl.so"};
 constexpr std::string_view kWolfSslFunctions[] = {"wolfSSL_write"};
@@ -31,14 +35,22 @@ constexpr std::string_view kMbedTlsLibraries[] = {"libmbedtls.so"};
 constexpr std::string_view kMbedTlsFunctions[] = {"mbedtls_ssl_write"};
 
 // OpenSSL is only recognised through its library: a file defining SSL_read itself is a
-// target, not a hint.
+// target, not a hint. Likewise a file defining PR_Write; one with NSS's SSL_ImportFD linked in
+// but no PR_Write (NSPR's I/O functions) is not captured.
 const std::array<StackSigns, 5> kStacks = {{
-    {"OpenSSL", kOpenSslLibraries, {}, true},
-    {"GnuTLS", kGnuTlsLibraries, kGnuTlsFunctions, false},
-    {"NSS/NSPR", kNssLibraries, kNssFunctions, false},
-    {"wolfSSL", kWolfSslLibraries, kWolfSslFunctions, false},
-    {"mbedTLS", kMbedTlsLibraries, kMbedTlsFunctions, false},
+    {"OpenSSL", kOpenSslLibraries, {}, "libssl"},
+    {"GnuTLS", kGnuTlsLibraries, kGnuTlsFunctions, {}},
+    {"NSS/NSPR", kNssLibraries, kNssFunctions, "libnspr4"},
+    {"wolfSSL", kWolfSslLibraries, kWolfSslFunctions, {}},
+    {"mbedTLS", kMbedTlsLibraries, kMbedTlsFunctions, {}},
 }};
+
+std::string_view captured_in(std::string_view stack) {
+  for (const StackSigns& signs : kStacks) {
+    if (signs.stack == stack) return signs.captured_in;
+  }
+  return {};
+}
 
 // Every Go binary has these; .gopclntab is folded into .data.rel.ro in PIE builds, and
 // .symtab is gone when stripped, but .go.buildinfo stays.
@@ -55,11 +67,13 @@ bool is_go_program(const ElfFile& elf, const std::set<std::string, std::less<>>&
          defined.contains(kGoRuntimeMain);
 }
 
-std::string join_signs(const std::vector<const TlsStackSign*>& signs) {
+// "A, B and C", each item as `format` makes it of a sign.
+template <typename Format>
+std::string join_signs(const std::vector<const TlsStackSign*>& signs, Format format) {
   std::string text;
   for (size_t i = 0; i < signs.size(); i++) {
     if (i > 0) text += i + 1 == signs.size() ? " and " : ", ";
-    text += fmt::format("{} ({})", signs[i]->stack, signs[i]->evidence);
+    text += format(*signs[i]);
   }
   return text;
 }
@@ -85,17 +99,19 @@ Result<std::vector<TlsStackSign>> recognise_tls_stacks(const std::string& path) 
 
   std::vector<TlsStackSign> signs;
   for (const StackSigns& stack : kStacks) {
-    auto library = std::find_if(needed.begin(), needed.end(), [&](const std::string& lib) {
-      return std::any_of(stack.library_prefixes.begin(), stack.library_prefixes.end(),
-                         [&](std::string_view prefix) { return lib.starts_with(prefix); });
-    });
+    auto library = needed.end();
+    for (std::string_view prefix : stack.library_prefixes) {
+      library = std::find_if(needed.begin(), needed.end(),
+                             [&](const std::string& lib) { return lib.starts_with(prefix); });
+      if (library != needed.end()) break;
+    }
     if (library != needed.end()) {
-      signs.push_back({std::string(stack.stack), *library, stack.captured});
+      signs.push_back({std::string(stack.stack), *library, !stack.captured_in.empty()});
       continue;
     }
     for (std::string_view function : stack.functions) {
       if (defined.contains(function)) {
-        signs.push_back({std::string(stack.stack), std::string(function), stack.captured});
+        signs.push_back({std::string(stack.stack), std::string(function), false});
         break;
       }
     }
@@ -107,26 +123,32 @@ Result<std::vector<TlsStackSign>> recognise_tls_stacks(const std::string& path) 
 }
 
 std::string describe_missing_tls(const std::vector<TlsStackSign>& signs) {
-  const TlsStackSign* openssl = nullptr;
-  std::vector<const TlsStackSign*> uncaptured;
-  for (const TlsStackSign& sign : signs) {
-    if (sign.captured && !openssl) openssl = &sign;
-    if (!sign.captured) uncaptured.push_back(&sign);
-  }
-  if (!openssl && uncaptured.empty()) {
+  std::vector<const TlsStackSign*> captured, uncaptured;
+  for (const TlsStackSign& sign : signs) (sign.captured ? captured : uncaptured).push_back(&sign);
+  if (captured.empty() && uncaptured.empty()) {
     return "no TLS library found in it (tlstap captures OpenSSL: SSL_read/SSL_write and their "
-           "_ex forms)";
+           "_ex forms; NSS: NSPR's PR_Read/PR_Write/PR_Recv/PR_Send/PR_Writev on its SSL "
+           "sockets)";
   }
   std::string text;
-  if (openssl) {
+  if (!captured.empty()) {
     text = fmt::format(
-        "has no TLS functions of its own: they are in {} ({}), which it loads; tlstap attaches "
-        "to the system's libssl by itself, or name that library with --lib",
-        openssl->evidence, openssl->stack);
+        "has no TLS functions of its own: they are in {}, which it loads; tlstap attaches to {} "
+        "by itself, or name that library with --lib",
+        join_signs(captured,
+                   [](const TlsStackSign& sign) {
+                     return fmt::format("{} ({})", sign.evidence, sign.stack);
+                   }),
+        join_signs(captured, [](const TlsStackSign& sign) {
+          return fmt::format("the system's {}", captured_in(sign.stack));
+        }));
   }
   if (!uncaptured.empty()) {
-    text += fmt::format("{}uses {}, which tlstap does not capture yet", openssl ? "; it also " : "",
-                        join_signs(uncaptured));
+    text += fmt::format("{}uses {}, which tlstap does not capture yet",
+                        captured.empty() ? "" : "; it also ",
+                        join_signs(uncaptured, [](const TlsStackSign& sign) {
+                          return fmt::format("{} ({})", sign.stack, sign.evidence);
+                        }));
   }
   return text;
 }

@@ -13,8 +13,9 @@ namespace tlstap {
 struct TlsStackSign {
   std::string stack;     // "GnuTLS", "NSS/NSPR", "wolfSSL", "mbedTLS", "Go crypto/tls", "OpenSSL"
   std::string evidence;  // what showed it: "libgnutls.so.30", "gnutls_record_send", ...
-  // True only for OpenSSL in a library the file loads (libssl.so*): tlstap attaches to that
-  // library, just not to this file.
+  // A stack tlstap captures, in a library the file loads (OpenSSL's libssl.so*, NSS's
+  // libnspr4.so, libssl3.so or libnss3.so): tlstap attaches to that library, just not to this
+  // file.
   bool captured = false;
 };
 

@@ -59,9 +59,11 @@ TEST(DiscoveryAddFile, NoTlsLibrary) {
   TestDiscovery test;
   const std::string path = TLSTAP_FIXTURE_NO_TLS;
   std::string error = add_file_error(test.discovery, path);
-  EXPECT_EQ(error, "--lib " + path +
-                       ": no TLS library found in it (tlstap captures OpenSSL: SSL_read/SSL_write "
-                       "and their _ex forms)");
+  EXPECT_EQ(error,
+            "--lib " + path +
+                ": no TLS library found in it (tlstap captures OpenSSL: SSL_read/SSL_write "
+                "and their _ex forms; NSS: NSPR's PR_Read/PR_Write/PR_Recv/PR_Send/PR_Writev "
+                "on its SSL sockets)");
   EXPECT_EQ(occurrences(error, path), 1u);
 }
 

@@ -101,6 +101,15 @@ TEST(RecogniseTlsStacks, RealOpensslCommandLoadsLibssl) {
   EXPECT_TRUE(signs[0].captured);
 }
 
+// CI installs NSS's tools (libnss3-tools): tstclnt loads NSPR, where tlstap attaches.
+TEST(RecogniseTlsStacks, RealTstclntLoadsLibnspr4) {
+  if (access("/usr/bin/tstclnt", R_OK) != 0) GTEST_SKIP() << "no /usr/bin/tstclnt";
+  std::vector<TlsStackSign> signs = signs_of("/usr/bin/tstclnt");
+  ASSERT_EQ(signs.size(), 1u);
+  // It also needs libssl3.so and libnss3.so: the library with NSPR's functions is named.
+  expect_sign(signs[0], "NSS/NSPR", "libnspr4.so", true);
+}
+
 TEST(RecogniseTlsStacks, RealProgramWithoutTls) {
   if (access("/bin/true", R_OK) != 0) GTEST_SKIP() << "no /bin/true";
   EXPECT_TRUE(signs_of("/bin/true").empty());
@@ -109,20 +118,21 @@ TEST(RecogniseTlsStacks, RealProgramWithoutTls) {
 TEST(DescribeMissingTls, NoStack) {
   EXPECT_EQ(describe_missing_tls({}),
             "no TLS library found in it (tlstap captures OpenSSL: SSL_read/SSL_write and their "
-            "_ex forms)");
+            "_ex forms; NSS: NSPR's PR_Read/PR_Write/PR_Recv/PR_Send/PR_Writev on its SSL "
+            "sockets)");
 }
 
 TEST(DescribeMissingTls, StacksNotCapturedYet) {
   const TlsStackSign gnutls{"GnuTLS", "libgnutls.so.30", false};
-  const TlsStackSign nss{"NSS/NSPR", "libnss3.so", false};
+  const TlsStackSign nss{"NSS/NSPR", "SSL_ImportFD", false};  // linked in, without NSPR's I/O
   const TlsStackSign go{"Go crypto/tls", kGoTlsFunction, false};
   EXPECT_EQ(describe_missing_tls({gnutls}),
             "uses GnuTLS (libgnutls.so.30), which tlstap does not capture yet");
   EXPECT_EQ(describe_missing_tls({gnutls, nss}),
-            "uses GnuTLS (libgnutls.so.30) and NSS/NSPR (libnss3.so), which tlstap does not "
+            "uses GnuTLS (libgnutls.so.30) and NSS/NSPR (SSL_ImportFD), which tlstap does not "
             "capture yet");
   EXPECT_EQ(describe_missing_tls({gnutls, nss, go}),
-            "uses GnuTLS (libgnutls.so.30), NSS/NSPR (libnss3.so) and Go crypto/tls "
+            "uses GnuTLS (libgnutls.so.30), NSS/NSPR (SSL_ImportFD) and Go crypto/tls "
             "(crypto/tls.(*Conn).Write), which tlstap does not capture yet");
 }
 
@@ -134,6 +144,19 @@ TEST(DescribeMissingTls, OpenSslInALibraryTheFileLoads) {
             "tlstap attaches to the system's libssl by itself, or name that library with --lib");
   EXPECT_EQ(describe_missing_tls({openssl, {"GnuTLS", "libgnutls.so.30", false}}),
             alone + "; it also uses GnuTLS (libgnutls.so.30), which tlstap does not capture yet");
+}
+
+TEST(DescribeMissingTls, NssInALibraryTheFileLoads) {
+  const TlsStackSign nss{"NSS/NSPR", "libnspr4.so", true};
+  EXPECT_EQ(describe_missing_tls({nss}),
+            "has no TLS functions of its own: they are in libnspr4.so (NSS/NSPR), which it "
+            "loads; tlstap attaches to the system's libnspr4 by itself, or name that library "
+            "with --lib");
+  const TlsStackSign openssl{"OpenSSL", "libssl.so.3", true};
+  EXPECT_EQ(describe_missing_tls({openssl, nss}),
+            "has no TLS functions of its own: they are in libssl.so.3 (OpenSSL) and "
+            "libnspr4.so (NSS/NSPR), which it loads; tlstap attaches to the system's libssl and "
+            "the system's libnspr4 by itself, or name that library with --lib");
 }
 
 }  // namespace
