@@ -12,6 +12,9 @@ packages=(
   openssl curl python3 nodejs util-linux procps
   # a GnuTLS program: what `--lib` says of a TLS stack tlstap does not capture yet
   wget
+  # NSS: its test programs (tstclnt, selfserv, certutil, pk12util) and the headers the NSS test
+  # client in tests/progs is built with
+  libnss3-tools libnss3-dev libnspr4-dev
 )
 missing=()
 for p in "${packages[@]}"; do
