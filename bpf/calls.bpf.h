@@ -46,6 +46,30 @@ static __always_inline struct pending_call *current_call(struct thread_state *th
   return frame_at(pid_tgid, thread->depth - 1);
 }
 
+/* NSPR's PRIOVec: {char* iov_base; int iov_len}, padded to 16 bytes on 64-bit machines. */
+struct pr_iovec {
+  __u64 base;
+  __s32 len;
+  __s32 padding;
+};
+
+/* Whether `addr` lies in the bytes the call was given to send or to fill: its buffer, or for
+ * a vector one of the vector's buffers. */
+static __always_inline bool in_call_data(const struct pending_call *call, __u64 addr) {
+  if (!(call->cookie & TLSTAP_COOKIE_PR_IO_VECTOR))
+    return addr >= call->buf && addr - call->buf < call->len;
+  for (int i = 0; i < TLSTAP_MAX_PR_IO_VECTOR; i++) {
+    if (i >= call->len) break;
+    struct pr_iovec element;
+    if (bpf_probe_read_user(&element, sizeof(element),
+                            (const void *)(call->buf + i * sizeof(element))) != 0)
+      return false;
+    if (element.len > 0 && addr >= element.base && addr - element.base < (__u64)element.len)
+      return true;
+  }
+  return false;
+}
+
 /* Records the entry of a TLS call; `call` holds its arguments. */
 static __always_inline void enter_tls_call(__u64 pid_tgid, __u64 sp, struct pending_call *call) {
   struct thread_state *thread = thread_state_create(pid_tgid);

@@ -5,8 +5,10 @@
 
 struct chunk_copy {
   struct tlstap_data_event *event;
-  __u64 buf;
+  __u64 buf; /* the call's buffer; for a vector (TLSTAP_COOKIE_PR_IO_VECTOR) its PRIOVec array */
   __u64 capture_len;
+  /* A vector is copied element by element (chunks end where elements do), from here. */
+  struct vector_cursor *cursor;
 };
 
 static __always_inline void count_lost_tail(struct chunk_copy *copy, __u64 offset) {
@@ -19,7 +21,7 @@ static __always_inline void count_lost_tail(struct chunk_copy *copy, __u64 offse
 
 /* A full chunk is read from the traced process straight into reserved ring space: one copy
  * of 16 KiB instead of two (user memory -> scratch -> ring), and no ring space wasted. */
-static __always_inline long send_full_chunk(struct chunk_copy *copy, __u64 offset) {
+static __always_inline long send_full_chunk(struct chunk_copy *copy, __u64 src, __u64 offset) {
   __u64 wakeup = ring_wakeup_flags(sizeof(struct tlstap_data_event)); /* before it is queued */
   struct tlstap_data_event *slot = bpf_ringbuf_reserve(&events, sizeof(*slot), 0);
   if (!slot) {
@@ -30,8 +32,7 @@ static __always_inline long send_full_chunk(struct chunk_copy *copy, __u64 offse
   slot->offset = offset;
   slot->chunk_len = TLSTAP_CHUNK_BYTES;
   slot->flags = 0;
-  if (bpf_probe_read_user(slot->data, TLSTAP_CHUNK_BYTES, (const void *)(copy->buf + offset)) !=
-      0) {
+  if (bpf_probe_read_user(slot->data, TLSTAP_CHUNK_BYTES, (const void *)src) != 0) {
     /* The page is not resident and a uprobe cannot fault it in: say so, stop here. */
     slot->flags = TLSTAP_CHUNK_READ_FAULT;
     slot->chunk_len = 0;
@@ -41,21 +42,17 @@ static __always_inline long send_full_chunk(struct chunk_copy *copy, __u64 offse
   return stop;
 }
 
-/* bpf_loop callback: copy and send chunk number `index`; returning 1 stops the loop. */
-static long copy_one_chunk(__u32 index, struct chunk_copy *copy) {
+/* A partial chunk (most calls are small) is built in scratch space and sent with exactly its
+ * size, since a ring reservation's size must be a constant. `len` < TLSTAP_CHUNK_BYTES; with
+ * `src` 0 the chunk says the copy stops here for want of readable memory. */
+static __always_inline long send_partial_chunk(struct chunk_copy *copy, __u64 src, __u64 offset,
+                                               __u64 len) {
   struct tlstap_data_event *event = copy->event;
-  __u64 offset = (__u64)index * TLSTAP_CHUNK_BYTES;
-  if (offset >= copy->capture_len) return 1;
-  __u64 len = copy->capture_len - offset;
-  if (len >= TLSTAP_CHUNK_BYTES) return send_full_chunk(copy, offset);
-  /* A partial chunk (most calls are small) is built in scratch space and sent with exactly
-   * its size, since a ring reservation's size must be a constant. */
   len &= TLSTAP_CHUNK_BYTES - 1; /* a bound the verifier can see */
-
   event->offset = offset;
   event->chunk_len = len;
   event->flags = 0;
-  if (bpf_probe_read_user(event->data, len, (const void *)(copy->buf + offset)) != 0) {
+  if (!src || bpf_probe_read_user(event->data, len, (const void *)src) != 0) {
     event->flags = TLSTAP_CHUNK_READ_FAULT;
     event->chunk_len = 0;
     len = 0;
@@ -65,6 +62,46 @@ static long copy_one_chunk(__u32 index, struct chunk_copy *copy) {
     return 1;
   }
   return event->flags ? 1 : 0;
+}
+
+/* bpf_loop callback: copy and send chunk number `index`; returning 1 stops the loop. */
+static long copy_one_chunk(__u32 index, struct chunk_copy *copy) {
+  __u64 offset = (__u64)index * TLSTAP_CHUNK_BYTES;
+  if (offset >= copy->capture_len) return 1;
+  __u64 len = copy->capture_len - offset;
+  if (len >= TLSTAP_CHUNK_BYTES) return send_full_chunk(copy, copy->buf + offset, offset);
+  return send_partial_chunk(copy, copy->buf + offset, offset, len);
+}
+
+/* bpf_loop callback for a vector: starts the next element, or sends the next chunk of the
+ * current one; returning 1 stops the loop. */
+static long copy_vector_chunk(__u32 index, struct chunk_copy *copy) {
+  struct vector_cursor *at = copy->cursor;
+  if (!at || at->offset >= copy->capture_len) return 1;
+  if (at->piece_left == 0) {
+    struct pr_iovec element;
+    if (at->index >= at->count || at->index >= TLSTAP_MAX_PR_IO_VECTOR ||
+        bpf_probe_read_user(&element, sizeof(element),
+                            (const void *)(copy->buf + at->index * sizeof(element))) != 0) {
+      /* The vector holds fewer bytes than the call moved, or cannot be read: said, not hidden. */
+      send_partial_chunk(copy, 0, at->offset, 0);
+      return 1;
+    }
+    at->index++;
+    at->piece = element.base;
+    at->piece_left = element.len > 0 ? element.len : 0;
+    return 0;
+  }
+  __u64 offset = at->offset;
+  __u64 piece = at->piece;
+  __u64 len = copy->capture_len - offset;
+  if (len > at->piece_left) len = at->piece_left;
+  if (len >= TLSTAP_CHUNK_BYTES) len = TLSTAP_CHUNK_BYTES;
+  at->piece += len;
+  at->piece_left -= len;
+  at->offset += len;
+  if (len == TLSTAP_CHUNK_BYTES) return send_full_chunk(copy, piece, offset);
+  return send_partial_chunk(copy, piece, offset, len);
 }
 
 /* Reports `call`, which moved `call_len` bytes (> 0). */
@@ -112,6 +149,16 @@ static __always_inline int report_tls_call(__u64 pid_tgid, struct pending_call *
 
   struct chunk_copy copy = {.event = event, .buf = call->buf, .capture_len = event->capture_len};
   __u32 chunks = (event->capture_len + TLSTAP_CHUNK_BYTES - 1) / TLSTAP_CHUNK_BYTES;
-  bpf_loop(chunks, copy_one_chunk, &copy, 0);
+  if (call->cookie & TLSTAP_COOKIE_PR_IO_VECTOR) {
+    struct vector_cursor *cursor = bpf_map_lookup_elem(&vector_cursors, &zero);
+    if (!cursor) return 0;
+    __u32 count = call->len < TLSTAP_MAX_PR_IO_VECTOR ? call->len : TLSTAP_MAX_PR_IO_VECTOR;
+    *cursor = (struct vector_cursor){.count = count};
+    copy.cursor = cursor;
+    /* Per element, one iteration starts it and its end can end a chunk early. */
+    bpf_loop(chunks + 2 * count, copy_vector_chunk, &copy, 0);
+  } else {
+    bpf_loop(chunks, copy_one_chunk, &copy, 0);
+  }
   return 0;
 }

@@ -225,14 +225,31 @@ static __always_inline void note_sock(struct sock *sk, bool is_send) {
     if (!is_send) thread->outside_recv_sk = (__u64)sk;
     return;
   }
-  struct pending_call *call = frame_at(pid_tgid, thread->depth - 1);
+  __u32 level = thread->depth - 1;
+  struct pending_call *call = frame_at(pid_tgid, level);
   if (!call || call->sk || fd < 0 || !buf) return;
   /* Only TLS records are the call's own I/O: a callback may use other sockets. */
   __u8 header[5];
   if (bpf_probe_read_user(header, sizeof(header), (const void *)buf) != 0) return;
   if (!is_tls_record_header(header)) return;
-  call->io_fd = fd;
-  call->sk = (__u64)sk;
+  for (int i = 0; i < TLSTAP_MAX_NESTED_CALLS; i++) {
+    /* A function that also serves plain I/O (NSPR's PR_Send) and handed the very bytes it was
+     * given to the socket is a plain socket's call, even with TLS records in them (a relay, or
+     * an NSPR I/O layer below NSS's SSL layer calling PR_Send(fd->lower, ...)): a TLS layer
+     * sends and receives its records in buffers of its own. */
+    if (!(call->cookie & TLSTAP_COOKIE_ONLY_TLS_SESSIONS) || !in_call_data(call, buf)) {
+      call->io_fd = fd;
+      call->sk = (__u64)sk;
+      return;
+    }
+    call->plain_io = 1;
+    /* Inside an NSPR call on another descriptor, those records are that call's own I/O, made
+     * through a layer below it. (Any other outer call, e.g. OpenSSL's, is left alone.) */
+    if (level == 0) return;
+    level--;
+    call = frame_at(pid_tgid, level);
+    if (!call || call->sk || !(call->cookie & TLSTAP_COOKIE_ONLY_TLS_SESSIONS)) return;
+  }
 }
 
 SEC("tp_btf/sock_send_length")

@@ -40,13 +40,17 @@ struct {
 #define TLSTAP_MAX_NESTED_CALLS 4
 struct pending_call {
   __u64 ssl;
-  __u64 buf;
+  __u64 buf;      /* the buffer; for TLSTAP_COOKIE_PR_IO_VECTOR, the PRIOVec array */
+  __u64 len;      /* the length argument (elements of a vector), as wide as the return */
   __u64 size_out; /* size_t* of the _ex forms, 0 otherwise */
   __u64 entry_sp; /* stack pointer at entry: tells a nested call from a stale frame */
   __u32 same_op_depth; /* entries of the same operation inside this call (an API function
                         * implemented with another): reported by this, the outer, call */
   __u8 function;  /* id reported in data events */
   __u8 direction;
+  /* The call handed its own buffer to a socket, TLS records in it: a plain socket layer (NSPR
+   * I/O on a plain socket, maybe relaying someone's TLS), never a TLS layer (conn.bpf.h). */
+  __u8 plain_io;
   __u32 cookie;   /* enum tlstap_probe_cookie */
   /* The call's own socket I/O (its first TLS record), if seen: the fd and struct sock. The
    * connection is described from them at the return, only when the SSL* has no socket yet. */
@@ -152,6 +156,23 @@ struct {
   __type(key, __u32);
   __type(value, struct tlstap_data_event);
 } chunk_scratch SEC(".maps");
+
+/* Where the copy of a vectored call (PR_Writev) is: in a map, not on the stack, because the
+ * verifier tracks stack values through every bpf_loop iteration and cannot prove a loop that
+ * changes them converges; values it reads from a map are just numbers. */
+struct vector_cursor {
+  __u64 piece;      /* where the rest of the current element starts */
+  __u64 piece_left; /* bytes left in it */
+  __u64 offset;     /* offset in the call of the next chunk */
+  __u32 index;      /* the next element to start */
+  __u32 count;      /* elements in the vector */
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct vector_cursor);
+} vector_cursors SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

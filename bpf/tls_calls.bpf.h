@@ -1,8 +1,9 @@
 /* Generic entry and return probes for TLS functions shaped f(session, buffer, length, ...):
  * OpenSSL's SSL_read/SSL_write (and the _ex forms), GnuTLS's gnutls_record_recv/send,
- * wolfSSL, mbedTLS, NSPR's PR_Read/PR_Write. What differs between them (direction, where
- * the byte count is, its width, whether plain I/O goes through the same function) comes
- * with each probe as its bpf_cookie, from the stack's descriptor in src/stacks/.
+ * wolfSSL, mbedTLS, NSPR's PR_Read/PR_Write (and PR_Writev, whose buffer is a vector). What
+ * differs between them (direction, where the byte count is, its width, whether plain I/O goes
+ * through the same function) comes with each probe as its bpf_cookie, from the stack's
+ * descriptor in src/stacks/.
  *
  * Entry stashes the arguments in the thread's call frame (calls.bpf.h); the return reports
  * the bytes the call really moved (capture.bpf.h). Failed calls produce nothing. */
@@ -16,6 +17,9 @@ int BPF_KPROBE(tls_call_enter) {
   struct pending_call call = {
       .ssl = PT_REGS_PARM1(ctx),
       .buf = PT_REGS_PARM2(ctx),
+      /* An int's upper register half is undefined. */
+      .len = (cookie & TLSTAP_COOKIE_RETURNS_64BIT) ? PT_REGS_PARM3(ctx)
+                                                    : (__u32)PT_REGS_PARM3(ctx),
       .size_out = (cookie & TLSTAP_COOKIE_MOVED_OUT) ? PT_REGS_PARM4(ctx) : 0,
       .function = cookie & TLSTAP_COOKIE_FUNCTION_MASK,
       .direction = (cookie & TLSTAP_COOKIE_WRITE) ? TLSTAP_DIR_WRITE : TLSTAP_DIR_READ,
@@ -53,10 +57,14 @@ int BPF_KRETPROBE(tls_call_return) {
     call_len = (__u32)(int)ret;
   }
   if (call_len == 0) return 0;
-  if ((call.cookie & TLSTAP_COOKIE_ONLY_TLS_SESSIONS) && !call.sk) {
-    /* No TLS record moved in this call: report it only if its session is known for TLS. */
-    struct ssl_state *known = ssl_state_of(pid_tgid >> 32, call.ssl);
-    if (!known || known->conn.fd < 0) return 0;
+  if (call.cookie & TLSTAP_COOKIE_ONLY_TLS_SESSIONS) {
+    /* It sent or received its own buffer, TLS records in it: the socket layer, not TLS. */
+    if (call.plain_io) return 0;
+    if (!call.sk) {
+      /* No TLS record moved in this call: report it only if its session is known for TLS. */
+      struct ssl_state *known = ssl_state_of(pid_tgid >> 32, call.ssl);
+      if (!known || known->conn.fd < 0) return 0;
+    }
   }
   return report_tls_call(pid_tgid, &call, call_len);
 }

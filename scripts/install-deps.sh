@@ -18,6 +18,9 @@ packages=(
   libwolfssl-dev libmbedtls-dev lighttpd lighttpd-mod-wolfssl
   # Go programs (crypto/tls) the Go readers' tests build; binutils' objdump is their oracle
   golang-go binutils
+  # NSS: its test programs (tstclnt, selfserv, certutil, pk12util) and the headers the NSS test
+  # client in tests/progs is built with
+  libnss3-tools libnss3-dev libnspr4-dev
 )
 missing=()
 for p in "${packages[@]}"; do

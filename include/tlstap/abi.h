@@ -47,7 +47,13 @@ enum tlstap_probe_cookie {
   /* Report only calls on sessions seen moving TLS records (NSPR's PR_Write also writes plain
    * files and sockets). */
   TLSTAP_COOKIE_ONLY_TLS_SESSIONS = 1u << 11,
+  /* The buffer argument is an array of NSPR PRIOVec {char* iov_base; int iov_len} and the
+   * length argument their count (PR_Writev): the bytes moved are taken from them in order. */
+  TLSTAP_COOKIE_PR_IO_VECTOR = 1u << 12,
 };
+
+/* Most elements of a PRIOVec array NSPR accepts (PR_MAX_IOVECTOR_SIZE). */
+#define TLSTAP_MAX_PR_IO_VECTOR 16
 
 enum tlstap_direction {
   TLSTAP_DIR_READ = 0,  /* plaintext the process received */

@@ -1,6 +1,7 @@
 #include "stacks/registry.h"
 
 #include "stacks/mbedtls.h"
+#include "stacks/nss.h"
 #include "stacks/openssl.h"
 #include "stacks/wolfssl.h"
 
@@ -8,7 +9,7 @@ namespace tlstap {
 
 const std::vector<const TlsStack*>& tls_stacks() {
   static const std::vector<const TlsStack*> stacks = {&openssl_stack(), &wolfssl_stack(),
-                                                      &mbedtls_stack()};
+                                                      &mbedtls_stack(), &nss_stack()};
   return stacks;
 }
 

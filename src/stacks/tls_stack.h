@@ -17,6 +17,10 @@ enum class CallShape {
   // f(session, buffer, length, size_t* moved) returns 1 and stores the bytes moved (OpenSSL's
   // _ex forms).
   buffer_length_moved_out,
+  // f(session, const PRIOVec* vector, int count, ...) returns the bytes moved, taken from the
+  // vector's buffers in order (NSPR's PR_Writev; PRIOVec is {char* iov_base; int iov_len}, at
+  // most 16 of them).
+  pr_io_vector,
 };
 
 struct TlsFunction {

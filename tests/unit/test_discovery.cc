@@ -92,8 +92,8 @@ TEST(DiscoveryAddFile, NoTlsLibrary) {
   const std::string path = TLSTAP_FIXTURE_NO_TLS;
   std::string error = add_file_error(test.discovery, path);
   EXPECT_EQ(error, "--lib " + path +
-                       ": no TLS library found in it (tlstap captures OpenSSL, wolfSSL and "
-                       "mbedTLS)");
+                       ": no TLS library found in it (tlstap captures OpenSSL, NSS/NSPR, wolfSSL "
+                       "and mbedTLS)");
   EXPECT_EQ(occurrences(error, path), 1u);
 }
 
