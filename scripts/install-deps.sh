@@ -10,8 +10,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real TLS peers the e2e tests drive
   openssl curl python3 nodejs util-linux procps
-  # a GnuTLS program: what `--lib` says of a TLS stack tlstap does not capture yet
-  wget
+  # GnuTLS peers: gnutls-cli/-serv, wget, git's https helper (libcurl-gnutls), GnuTLS's
+  # OpenSSL compatibility library (python loads libgnutls and it through ctypes)
+  gnutls-bin wget git libgnutls30 libgnutls-openssl27
 )
 missing=()
 for p in "${packages[@]}"; do

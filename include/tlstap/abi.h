@@ -47,6 +47,9 @@ enum tlstap_probe_cookie {
   /* Report only calls on sessions seen moving TLS records (NSPR's PR_Write also writes plain
    * files and sockets). */
   TLSTAP_COOKIE_ONLY_TLS_SESSIONS = 1u << 11,
+  /* Sends what earlier calls on the session queued (gnutls_record_uncork): not reported, and
+   * a write of the same session inside it is that queue, not new plaintext (calls.bpf.h). */
+  TLSTAP_COOKIE_FLUSH = 1u << 12,
 };
 
 enum tlstap_direction {

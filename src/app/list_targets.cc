@@ -1,5 +1,6 @@
 #include "app/list_targets.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -31,8 +32,12 @@ int list_targets(const Options& options) {
   for (const Target& target : discovery.targets()) {
     fmt::print("{} {} (dev {} inode {})\n", target.library, target.display_path, target.id.device,
                target.id.inode);
+    size_t width = 0;  // offsets in one column: gnutls_record_recv_early_data is long
     for (const FunctionSymbol& function : target.functions) {
-      fmt::print("  {:<13} file offset {:#x}\n", function.name, function.file_offset);
+      width = std::max(width, function.name.size());
+    }
+    for (const FunctionSymbol& function : target.functions) {
+      fmt::print("  {:<{}} file offset {:#x}\n", function.name, width, function.file_offset);
     }
   }
   if (discovery.targets().empty()) {

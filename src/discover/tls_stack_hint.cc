@@ -22,7 +22,6 @@ struct StackSigns {
 
 constexpr std::string_view kOpenSslLibraries[] = {"libssl.so"};
 constexpr std::string_view kGnuTlsLibraries[] = {"libgnutls.so"};
-constexpr std::string_view kGnuTlsFunctions[] = {"gnutls_record_send"};
 constexpr std::string_view kNssLibraries[] = {"libnss3.so", "libssl3.so", "libnspr4.so"};
 constexpr std::string_view kNssFunctions[] = {"SSL_ImportFD", "PR_Write"};
 constexpr std::string_view kWolfSslLibraries[] = {"libwolfssl.so"};
@@ -30,11 +29,11 @@ constexpr std::string_view kWolfSslFunctions[] = {"wolfSSL_write"};
 constexpr std::string_view kMbedTlsLibraries[] = {"libmbedtls.so"};
 constexpr std::string_view kMbedTlsFunctions[] = {"mbedtls_ssl_write"};
 
-// OpenSSL is only recognised through its library: a file defining SSL_read itself is a
-// target, not a hint.
+// A stack tlstap captures is only recognised through its library: a file defining SSL_read or
+// gnutls_record_send itself is a target, not a hint.
 const std::array<StackSigns, 5> kStacks = {{
     {"OpenSSL", kOpenSslLibraries, {}, true},
-    {"GnuTLS", kGnuTlsLibraries, kGnuTlsFunctions, false},
+    {"GnuTLS", kGnuTlsLibraries, {}, true},
     {"NSS/NSPR", kNssLibraries, kNssFunctions, false},
     {"wolfSSL", kWolfSslLibraries, kWolfSslFunctions, false},
     {"mbedTLS", kMbedTlsLibraries, kMbedTlsFunctions, false},
@@ -55,13 +54,26 @@ bool is_go_program(const ElfFile& elf, const std::set<std::string, std::less<>>&
          defined.contains(kGoRuntimeMain);
 }
 
-std::string join_signs(const std::vector<const TlsStackSign*>& signs) {
+// "a", "a and b", "a, b and c".
+template <typename T, typename Format>
+std::string join(const std::vector<T>& items, Format format) {
   std::string text;
-  for (size_t i = 0; i < signs.size(); i++) {
-    if (i > 0) text += i + 1 == signs.size() ? " and " : ", ";
-    text += fmt::format("{} ({})", signs[i]->stack, signs[i]->evidence);
+  for (size_t i = 0; i < items.size(); i++) {
+    if (i > 0) text += i + 1 == items.size() ? " and " : ", ";
+    text += format(items[i]);
   }
   return text;
+}
+
+std::string join_signs(const std::vector<const TlsStackSign*>& signs) {
+  return join(signs, [](const TlsStackSign* sign) {
+    return fmt::format("{} ({})", sign->stack, sign->evidence);
+  });
+}
+
+// "libssl" for libssl.so.3: what a user looks for in the linker's directories.
+std::string library_stem(const std::string& file_name) {
+  return file_name.substr(0, file_name.find(".so"));
 }
 
 }  // namespace
@@ -107,26 +119,32 @@ Result<std::vector<TlsStackSign>> recognise_tls_stacks(const std::string& path) 
 }
 
 std::string describe_missing_tls(const std::vector<TlsStackSign>& signs) {
-  const TlsStackSign* openssl = nullptr;
-  std::vector<const TlsStackSign*> uncaptured;
-  for (const TlsStackSign& sign : signs) {
-    if (sign.captured && !openssl) openssl = &sign;
-    if (!sign.captured) uncaptured.push_back(&sign);
-  }
-  if (!openssl && uncaptured.empty()) {
-    return "no TLS library found in it (tlstap captures OpenSSL: SSL_read/SSL_write and their "
-           "_ex forms)";
+  std::vector<const TlsStackSign*> captured, uncaptured;
+  for (const TlsStackSign& sign : signs) (sign.captured ? captured : uncaptured).push_back(&sign);
+  if (captured.empty() && uncaptured.empty()) {
+    std::vector<std::string_view> names;
+    for (const StackSigns& stack : kStacks) {
+      if (stack.captured) names.push_back(stack.stack);
+    }
+    return fmt::format("no TLS library found in it (tlstap captures {})",
+                       join(names, [](std::string_view name) { return std::string(name); }));
   }
   std::string text;
-  if (openssl) {
+  if (!captured.empty()) {
+    const bool one = captured.size() == 1;
     text = fmt::format(
-        "has no TLS functions of its own: they are in {} ({}), which it loads; tlstap attaches "
-        "to the system's libssl by itself, or name that library with --lib",
-        openssl->evidence, openssl->stack);
+        "has no TLS functions of its own: they are in {}, which it loads; tlstap attaches to the "
+        "system's {} by itself, or name {} with --lib",
+        join(captured,
+             [](const TlsStackSign* sign) {
+               return fmt::format("{} ({})", sign->evidence, sign->stack);
+             }),
+        join(captured, [](const TlsStackSign* sign) { return library_stem(sign->evidence); }),
+        one ? "that library" : "those libraries");
   }
   if (!uncaptured.empty()) {
-    text += fmt::format("{}uses {}, which tlstap does not capture yet", openssl ? "; it also " : "",
-                        join_signs(uncaptured));
+    text += fmt::format("{}uses {}, which tlstap does not capture yet",
+                        captured.empty() ? "" : "; it also ", join_signs(uncaptured));
   }
   return text;
 }

@@ -1,6 +1,6 @@
-// Which TLS stack a file uses when it has no OpenSSL functions of its own, so that
-// `--lib FILE` can say why there is nothing to attach to ("uses GnuTLS") rather than only
-// that there is nothing.
+// Which TLS stack a file uses when it has no functions tlstap probes, so that `--lib FILE` can
+// say why there is nothing to attach to ("uses NSS", "its TLS is in libgnutls.so.30") rather
+// than only that there is nothing.
 #pragma once
 
 #include <string>
@@ -13,8 +13,8 @@ namespace tlstap {
 struct TlsStackSign {
   std::string stack;     // "GnuTLS", "NSS/NSPR", "wolfSSL", "mbedTLS", "Go crypto/tls", "OpenSSL"
   std::string evidence;  // what showed it: "libgnutls.so.30", "gnutls_record_send", ...
-  // True only for OpenSSL in a library the file loads (libssl.so*): tlstap attaches to that
-  // library, just not to this file.
+  // True for a stack tlstap captures (OpenSSL, GnuTLS), in a library the file loads (libssl.so*,
+  // libgnutls.so*): tlstap attaches to that library, just not to this file.
   bool captured = false;
 };
 

@@ -1,11 +1,12 @@
 #include "stacks/registry.h"
 
+#include "stacks/gnutls.h"
 #include "stacks/openssl.h"
 
 namespace tlstap {
 
 const std::vector<const TlsStack*>& tls_stacks() {
-  static const std::vector<const TlsStack*> stacks = {&openssl_stack()};
+  static const std::vector<const TlsStack*> stacks = {&openssl_stack(), &gnutls_stack()};
   return stacks;
 }
 

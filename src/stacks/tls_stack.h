@@ -17,6 +17,10 @@ enum class CallShape {
   // f(session, buffer, length, size_t* moved) returns 1 and stores the bytes moved (OpenSSL's
   // _ex forms).
   buffer_length_moved_out,
+  // f(session, ...) sends what earlier calls on the session only queued (GnuTLS's
+  // gnutls_record_uncork after gnutls_record_cork), through the stack's own write function:
+  // never reported itself, and the writes of the same session inside it are not new plaintext.
+  flush_buffered,
 };
 
 struct TlsFunction {

@@ -46,11 +46,24 @@ TEST(DiscoveryAddFile, OpenSslFunctionsAreATarget) {
   EXPECT_EQ(test.discovery.targets()[0].functions.size(), 4u);
 }
 
-TEST(DiscoveryAddFile, SaysWhichStackAFileUsesNamingItOnce) {
+TEST(DiscoveryAddFile, GnuTlsFunctionsAreATarget) {
+  TestDiscovery test;
+  ASSERT_TRUE(test.discovery.add_file(TLSTAP_FIXTURE_GNUTLS));
+  ASSERT_EQ(test.discovery.targets().size(), 1u);
+  const Target target = test.discovery.targets()[0];  // targets() is a copy
+  EXPECT_EQ(target.library, "gnutls");
+  ASSERT_EQ(target.functions.size(), 1u);
+  EXPECT_EQ(target.functions[0].name, "gnutls_record_send");
+}
+
+TEST(DiscoveryAddFile, SaysWhichLibraryTheTlsOfAFileIsInNamingItOnce) {
   TestDiscovery test;
   const std::string path = TLSTAP_FIXTURE_USES_GNUTLS;
   EXPECT_EQ(add_file_error(test.discovery, path),
-            "--lib " + path + ": uses GnuTLS (libgnutls.so.30), which tlstap does not capture yet");
+            "--lib " + path +
+                ": has no TLS functions of its own: they are in libgnutls.so.30 (GnuTLS), which "
+                "it loads; tlstap attaches to the system's libgnutls by itself, or name that "
+                "library with --lib");
   EXPECT_TRUE(test.log.empty());
   EXPECT_EQ(test.discovery.attached_count(), 0u);
 }
@@ -59,9 +72,8 @@ TEST(DiscoveryAddFile, NoTlsLibrary) {
   TestDiscovery test;
   const std::string path = TLSTAP_FIXTURE_NO_TLS;
   std::string error = add_file_error(test.discovery, path);
-  EXPECT_EQ(error, "--lib " + path +
-                       ": no TLS library found in it (tlstap captures OpenSSL: SSL_read/SSL_write "
-                       "and their _ex forms)");
+  EXPECT_EQ(error,
+            "--lib " + path + ": no TLS library found in it (tlstap captures OpenSSL and GnuTLS)");
   EXPECT_EQ(occurrences(error, path), 1u);
 }
 

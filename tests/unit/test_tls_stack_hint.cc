@@ -29,16 +29,11 @@ void expect_sign(const TlsStackSign& sign, const std::string& stack, const std::
 }
 
 TEST(RecogniseTlsStacks, GnuTlsByTheLibraryTheFileNeeds) {
-  // The file also refers to gnutls_record_send, undefined: the library is the evidence.
+  // The file also refers to gnutls_record_send, undefined: the library is the evidence, and
+  // tlstap captures it there.
   std::vector<TlsStackSign> signs = signs_of(TLSTAP_FIXTURE_USES_GNUTLS);
   ASSERT_EQ(signs.size(), 1u);
-  expect_sign(signs[0], "GnuTLS", "libgnutls.so.30");
-}
-
-TEST(RecogniseTlsStacks, GnuTlsByAFunctionTheFileDefines) {
-  std::vector<TlsStackSign> signs = signs_of(TLSTAP_FIXTURE_GNUTLS);
-  ASSERT_EQ(signs.size(), 1u);
-  expect_sign(signs[0], "GnuTLS", "gnutls_record_send");
+  expect_sign(signs[0], "GnuTLS", "libgnutls.so.30", true);
 }
 
 TEST(RecogniseTlsStacks, NssWolfSslAndMbedTlsInAFixedOrder) {
@@ -66,8 +61,9 @@ TEST(RecogniseTlsStacks, CryptoTlsNamedInAFileThatIsNotGoIsNotGo) {
 
 TEST(RecogniseTlsStacks, LibraryLinkedAgainstNothing) {
   EXPECT_TRUE(signs_of(TLSTAP_FIXTURE_NO_TLS).empty());
-  // The OpenSSL fixture's own functions are a target, not a hint.
+  // The OpenSSL and GnuTLS fixtures' own functions are a target, not a hint.
   EXPECT_TRUE(signs_of(TLSTAP_FIXTURE_SSL).empty());
+  EXPECT_TRUE(signs_of(TLSTAP_FIXTURE_GNUTLS).empty());
 }
 
 TEST(RecogniseTlsStacks, UnreadableAndNonElfFilesAreErrorsNamingThem) {
@@ -89,7 +85,7 @@ TEST(RecogniseTlsStacks, RealWgetUsesGnuTls) {
   ASSERT_EQ(signs.size(), 1u);
   EXPECT_EQ(signs[0].stack, "GnuTLS");
   EXPECT_TRUE(signs[0].evidence.starts_with("libgnutls.so.")) << signs[0].evidence;
-  EXPECT_FALSE(signs[0].captured);
+  EXPECT_TRUE(signs[0].captured);
 }
 
 TEST(RecogniseTlsStacks, RealOpensslCommandLoadsLibssl) {
@@ -108,21 +104,20 @@ TEST(RecogniseTlsStacks, RealProgramWithoutTls) {
 
 TEST(DescribeMissingTls, NoStack) {
   EXPECT_EQ(describe_missing_tls({}),
-            "no TLS library found in it (tlstap captures OpenSSL: SSL_read/SSL_write and their "
-            "_ex forms)");
+            "no TLS library found in it (tlstap captures OpenSSL and GnuTLS)");
 }
 
 TEST(DescribeMissingTls, StacksNotCapturedYet) {
-  const TlsStackSign gnutls{"GnuTLS", "libgnutls.so.30", false};
+  const TlsStackSign wolfssl{"wolfSSL", "libwolfssl.so.35", false};
   const TlsStackSign nss{"NSS/NSPR", "libnss3.so", false};
   const TlsStackSign go{"Go crypto/tls", kGoTlsFunction, false};
-  EXPECT_EQ(describe_missing_tls({gnutls}),
-            "uses GnuTLS (libgnutls.so.30), which tlstap does not capture yet");
-  EXPECT_EQ(describe_missing_tls({gnutls, nss}),
-            "uses GnuTLS (libgnutls.so.30) and NSS/NSPR (libnss3.so), which tlstap does not "
+  EXPECT_EQ(describe_missing_tls({wolfssl}),
+            "uses wolfSSL (libwolfssl.so.35), which tlstap does not capture yet");
+  EXPECT_EQ(describe_missing_tls({wolfssl, nss}),
+            "uses wolfSSL (libwolfssl.so.35) and NSS/NSPR (libnss3.so), which tlstap does not "
             "capture yet");
-  EXPECT_EQ(describe_missing_tls({gnutls, nss, go}),
-            "uses GnuTLS (libgnutls.so.30), NSS/NSPR (libnss3.so) and Go crypto/tls "
+  EXPECT_EQ(describe_missing_tls({wolfssl, nss, go}),
+            "uses wolfSSL (libwolfssl.so.35), NSS/NSPR (libnss3.so) and Go crypto/tls "
             "(crypto/tls.(*Conn).Write), which tlstap does not capture yet");
 }
 
@@ -132,8 +127,20 @@ TEST(DescribeMissingTls, OpenSslInALibraryTheFileLoads) {
   EXPECT_EQ(alone,
             "has no TLS functions of its own: they are in libssl.so.3 (OpenSSL), which it loads; "
             "tlstap attaches to the system's libssl by itself, or name that library with --lib");
-  EXPECT_EQ(describe_missing_tls({openssl, {"GnuTLS", "libgnutls.so.30", false}}),
-            alone + "; it also uses GnuTLS (libgnutls.so.30), which tlstap does not capture yet");
+  EXPECT_EQ(describe_missing_tls({openssl, {"NSS/NSPR", "libnss3.so", false}}),
+            alone + "; it also uses NSS/NSPR (libnss3.so), which tlstap does not capture yet");
+}
+
+TEST(DescribeMissingTls, GnuTlsInALibraryTheFileLoads) {
+  const TlsStackSign gnutls{"GnuTLS", "libgnutls.so.30", true};
+  EXPECT_EQ(describe_missing_tls({gnutls}),
+            "has no TLS functions of its own: they are in libgnutls.so.30 (GnuTLS), which it "
+            "loads; tlstap attaches to the system's libgnutls by itself, or name that library "
+            "with --lib");
+  EXPECT_EQ(describe_missing_tls({{"OpenSSL", "libssl.so.3", true}, gnutls}),
+            "has no TLS functions of its own: they are in libssl.so.3 (OpenSSL) and "
+            "libgnutls.so.30 (GnuTLS), which it loads; tlstap attaches to the system's libssl "
+            "and libgnutls by itself, or name those libraries with --lib");
 }
 
 }  // namespace
