@@ -2,9 +2,9 @@
  *
  * A thread can be inside several TLS calls at once (node writes from JavaScript run by
  * OpenSSL's callbacks while inside SSL_read), so each thread has a small stack of frames.
- * Only an entry that is really the same operation as the call it is nested in (same SSL*,
- * same direction: an API function implemented with another) is folded into the outer call;
- * any other call gets its own frame and its own record. */
+ * Only an entry that is really the same operation as the call it is nested in (same
+ * direction and buffer: an API function implemented with another; see same_operation) is
+ * folded into the outer call; any other call gets its own frame and its own record. */
 #pragma once
 
 /* The process's start on the boot-time clock, as /proc/PID/stat reports it (in clock ticks
@@ -70,24 +70,43 @@ static __always_inline bool in_call_data(const struct pending_call *call, __u64 
   return false;
 }
 
+/* Whether `inner`, entered while `outer` runs, is the same operation:
+ * - an API function implemented with another (same SSL*, direction and buffer), also by a
+ *   tail call (`nested` false: entered at the outer's own stack pointer);
+ * - the resend of queued writes by a flush (gnutls_record_uncork: its writes send the
+ *   library's own buffer);
+ * - one stack's API implemented with another's, strictly nested (GnuTLS's OpenSSL
+ *   compatibility library: its SSL_write calls gnutls_record_send on the SSL's GnuTLS session
+ *   with the caller's buffer). Another session is not folded at the same stack pointer: that
+ *   frame may be one whose return never came. */
+static __always_inline bool same_operation(const struct pending_call *outer,
+                                           const struct pending_call *inner, bool nested) {
+  if (outer->direction != inner->direction) return false;
+  if (outer->ssl == inner->ssl)
+    return outer->buf == inner->buf || (outer->cookie & TLSTAP_COOKIE_FLUSH);
+  return nested && outer->buf == inner->buf;
+}
+
 /* Records the entry of a TLS call; `call` holds its arguments. */
 static __always_inline void enter_tls_call(__u64 pid_tgid, __u64 sp, struct pending_call *call) {
   struct thread_state *thread = thread_state_create(pid_tgid);
   if (!thread) return;
-  /* Frames whose entry stack pointer is not above ours cannot be calls we are nested in: their
-   * return never came (a longjmp out of a callback). */
+  /* Frames whose entry stack pointer is below ours cannot be calls we are nested in: their
+   * return never came (a longjmp out of a callback). One entered at our very stack pointer is
+   * either that too, or the function that tail-called us (GnuTLS's gnutls_record_send is `jmp
+   * gnutls_record_send2`): both return probes then fire at one return, and the outer frame
+   * must take both. */
 #pragma unroll
   for (int i = 0; i < TLSTAP_MAX_NESTED_CALLS; i++) {
     if (thread->depth == 0) break;
     struct pending_call *top = frame_at(pid_tgid, thread->depth - 1);
-    if (top && top->entry_sp > sp) {
-      if (top->ssl == call->ssl && top->direction == call->direction && top->buf == call->buf) {
-        /* The same operation implemented by another API function (same SSL*, direction and
-         * buffer): reported once, by the outer call. */
+    if (top && top->entry_sp >= sp) {
+      if (same_operation(top, call, top->entry_sp > sp)) {
+        /* Reported once, by the outer call. */
         top->same_op_depth++;
         return;
       }
-      break;
+      if (top->entry_sp > sp) break;
     }
     thread->depth--;
     thread->overflow = 0;
@@ -99,8 +118,9 @@ static __always_inline void enter_tls_call(__u64 pid_tgid, __u64 sp, struct pend
     return;
   }
   /* A call on another SSL* ends the window in which the thread's next send is taken as a
-   * memory-BIO write's ciphertext (node reads on the same SSL* before it flushes). */
-  if (thread->flush_ssl != call->ssl) thread->flush_ssl = 0;
+   * memory-BIO write's ciphertext (node reads on the same SSL* before it flushes); so does a
+   * flush of the library's own queue (gnutls_record_uncork): that send is its own I/O. */
+  if (thread->flush_ssl != call->ssl || (call->cookie & TLSTAP_COOKIE_FLUSH)) thread->flush_ssl = 0;
   call->entry_sp = sp;
   call->recv_before = thread->outside_recv_sk;
   thread->outside_recv_sk = 0;

@@ -159,6 +159,22 @@ static __always_inline struct ssl_state *ssl_state_of(__u32 tgid, __u64 ssl) {
   return bpf_map_lookup_elem(&ssl_states, &key);
 }
 
+/* Tells user space an SSL* with records already reported without a connection now has one:
+ * the records it holds back for that SSL* go out with it (src/capture/binding_hold.h). */
+static __always_inline void announce_binding(__u32 tgid, __u64 ssl,
+                                             const struct tlstap_conn_info *conn) {
+  struct tlstap_ssl_bound_event event = {
+      .header = {.kind = TLSTAP_EVENT_SSL_BOUND, .pid = tgid},
+      .ssl = ssl,
+      .start_time_ns = process_start_time(),
+      .conn = *conn,
+  };
+  if (ring_output(&event, sizeof(event)) != 0) {
+    struct tlstap_loss_counters *lost = loss_counters();
+    if (lost) lost->process_events += 1;
+  }
+}
+
 /* A memory-BIO SSL* is matched to the socket its write's ciphertext was sent to. */
 static __always_inline void bind_memory_bio(__u32 tgid, __u64 ssl, __s32 fd, struct sock *sk) {
   struct ssl_state *state = ssl_state_of(tgid, ssl);
@@ -169,16 +185,7 @@ static __always_inline void bind_memory_bio(__u32 tgid, __u64 ssl, __s32 fd, str
   state->conn = conn;
   struct fd_key fd_key = {.tgid = tgid, .fd = fd};
   bpf_map_update_elem(&fd_ssl, &fd_key, &ssl, BPF_ANY);
-  struct tlstap_ssl_bound_event event = {
-      .header = {.kind = TLSTAP_EVENT_SSL_BOUND, .pid = tgid},
-      .ssl = ssl,
-      .start_time_ns = process_start_time(),
-      .conn = conn,
-  };
-  if (ring_output(&event, sizeof(event)) != 0) {
-    struct tlstap_loss_counters *lost = loss_counters();
-    if (lost) lost->process_events += 1;
-  }
+  announce_binding(tgid, ssl, &conn);
 }
 
 /* Called at the return of a memory-BIO SSL_write (no socket I/O of its own, no socket known):
@@ -343,6 +350,10 @@ static __always_inline struct ssl_state *learn_connection(__u32 tgid, __u64 ssl,
   /* A memory BIO does no I/O: socket traffic inside its calls is a callback's. */
   if (state->conn.flags & TLSTAP_CONN_MEMORY_BIO) return state;
   if (fd < 0 || !sk || fd == state->conn.fd) return state;
+  /* Calls on the session were reported before any of them moved a TLS record: GnuTLS's
+   * early data, copied out of what the handshake received; writes queued while the session
+   * was corked, sent by gnutls_record_uncork. They went over this socket. */
+  bool unbound_records = state->conn.fd < 0 && (state->bytes[0] | state->bytes[1]);
   if (state->conn.fd >= 0) {
     /* The SSL* now runs on another fd: a new connection (an SSL object reused after
      * SSL_clear, or a freed address reused). Positions start again. */
@@ -352,7 +363,16 @@ static __always_inline struct ssl_state *learn_connection(__u32 tgid, __u64 ssl,
   struct fd_key fd_key = {.tgid = tgid, .fd = fd};
   bpf_map_update_elem(&fd_ssl, &fd_key, &ssl, BPF_ANY);
   if (state->conn.family == TLSTAP_AF_UNIX) send_unix_names(tgid, ssl, fd, sk);
+  if (unbound_records) announce_binding(tgid, ssl, &state->conn);
   return state;
+}
+
+/* At the return of a flush (gnutls_record_uncork), whose plaintext the writes that queued it
+ * reported: only its socket I/O is news. */
+static __always_inline void learn_connection_from_flush(__u32 tgid, struct pending_call *call) {
+  if (!call->sk || call->io_fd < 0) return;
+  bool fresh = false;
+  learn_connection(tgid, call->ssl, call->io_fd, call->sk, &fresh);
 }
 
 SEC("tracepoint/syscalls/sys_enter_close")

@@ -2,8 +2,8 @@
  * OpenSSL's SSL_read/SSL_write (and the _ex forms), GnuTLS's gnutls_record_recv/send,
  * wolfSSL, mbedTLS, NSPR's PR_Read/PR_Write (and PR_Writev, whose buffer is a vector). What
  * differs between them (direction, where the byte count is, its width, whether plain I/O goes
- * through the same function) comes with each probe as its bpf_cookie, from the stack's
- * descriptor in src/stacks/.
+ * through the same function, whether it only flushes what earlier calls queued) comes with
+ * each probe as its bpf_cookie, from the stack's descriptor in src/stacks/.
  *
  * Entry stashes the arguments in the thread's call frame (calls.bpf.h); the return reports
  * the bytes the call really moved (capture.bpf.h). Failed calls produce nothing. */
@@ -35,6 +35,11 @@ int BPF_KRETPROBE(tls_call_return) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   struct pending_call call;
   if (!leave_tls_call(pid_tgid, PT_REGS_SP(ctx), &call)) return 0;
+  if (call.cookie & TLSTAP_COOKIE_FLUSH) {
+    /* Its plaintext was reported by the writes that queued it; what it says is the socket. */
+    learn_connection_from_flush(pid_tgid >> 32, &call);
+    return 0;
+  }
 
   long ret = PT_REGS_RC(ctx);
   __u64 call_len = 0;

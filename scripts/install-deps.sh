@@ -12,8 +12,6 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real TLS peers the e2e tests drive
   openssl curl python3 nodejs util-linux procps
-  # a GnuTLS program: what `--lib` says of a TLS stack tlstap does not capture yet
-  wget
   # wolfSSL and mbedTLS: the e2e tests' own C peers, and lighttpd serving TLS with wolfSSL
   libwolfssl-dev libmbedtls-dev lighttpd lighttpd-mod-wolfssl
   # Go programs (crypto/tls) the Go readers' tests build; binutils' objdump is their oracle
@@ -21,6 +19,9 @@ packages=(
   # NSS: its test programs (tstclnt, selfserv, certutil, pk12util) and the headers the NSS test
   # client in tests/progs is built with
   libnss3-tools libnss3-dev libnspr4-dev
+  # GnuTLS peers: gnutls-cli/-serv, wget, git's https helper (libcurl-gnutls), GnuTLS's
+  # OpenSSL compatibility library (python loads libgnutls and it through ctypes)
+  gnutls-bin wget git libgnutls30 libgnutls-openssl27
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -50,6 +50,9 @@ enum tlstap_probe_cookie {
   /* The buffer argument is an array of NSPR PRIOVec {char* iov_base; int iov_len} and the
    * length argument their count (PR_Writev): the bytes moved are taken from them in order. */
   TLSTAP_COOKIE_PR_IO_VECTOR = 1u << 12,
+  /* Sends what earlier calls on the session queued (gnutls_record_uncork): not reported, and
+   * a write of the same session inside it is that queue, not new plaintext (calls.bpf.h). */
+  TLSTAP_COOKIE_FLUSH = 1u << 13,
 };
 
 /* Most elements of a PRIOVec array NSPR accepts (PR_MAX_IOVECTOR_SIZE). */

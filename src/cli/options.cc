@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdint>
 #include <map>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -32,7 +33,8 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
   Options options;
   CLI::App app{
       "tlstap: shows the plaintext that processes send and receive over TLS.\n"
-      "Traces every process using OpenSSL (or a binary with it linked in), no keys needed.",
+      "Traces every process using OpenSSL or GnuTLS (or a binary with one linked in), no keys "
+      "needed.",
       "tlstap"};
   app.footer("Usage: tlstap [options] [-- COMMAND [ARGS...]]");
   app.add_option("-p,--pid", options.pids, "trace only this process (repeatable)");
@@ -70,8 +72,20 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_flag("-v,--verbose", options.verbose, "libbpf and attach diagnostics on stderr");
   app.add_option("command", options.command, "run COMMAND (after --), trace it and its children");
 
+  // Everything after the first `--` is the COMMAND, split off before CLI11 sees it: CLI11
+  // 2.1 takes a `--` right after a repeatable option's value (`--lib PATH -- server --port
+  // 8443`) as the end of that option's values and goes on parsing the COMMAND's own options
+  // as tlstap's.
+  int own_argc = argc;
+  for (int i = 1; i < argc; i++) {
+    if (std::string_view(argv[i]) == "--") {
+      own_argc = i;
+      break;
+    }
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(own_argc, argv);
+    for (int i = own_argc + 1; i < argc; i++) options.command.emplace_back(argv[i]);
   } catch (const CLI::ParseError& error) {
     exit_code = app.exit(error);
     return Error{""};

@@ -22,16 +22,16 @@ struct StackSigns {
 
 constexpr std::string_view kOpenSslLibraries[] = {"libssl.so"};
 constexpr std::string_view kGnuTlsLibraries[] = {"libgnutls.so"};
-constexpr std::string_view kGnuTlsFunctions[] = {"gnutls_record_send"};
 constexpr std::string_view kNssLibraries[] = {"libnss3.so", "libssl3.so", "libnspr4.so"};
 constexpr std::string_view kWolfSslLibraries[] = {"libwolfssl.so"};
 constexpr std::string_view kMbedTlsLibraries[] = {"libmbedtls.so"};
 
 // The stacks tlstap captures are only recognised through their libraries: a file defining
-// SSL_read, wolfSSL_write or NSPR's PR_Write itself is a target, not a hint.
+// SSL_read, gnutls_record_send, wolfSSL_write or NSPR's PR_Write itself is a target, not a
+// hint.
 const std::array<StackSigns, 5> kStacks = {{
     {"OpenSSL", kOpenSslLibraries, {}, true},
-    {"GnuTLS", kGnuTlsLibraries, kGnuTlsFunctions, false},
+    {"GnuTLS", kGnuTlsLibraries, {}, true},
     {"NSS/NSPR", kNssLibraries, {}, true},
     {"wolfSSL", kWolfSslLibraries, {}, true},
     {"mbedTLS", kMbedTlsLibraries, {}, true},

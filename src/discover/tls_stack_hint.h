@@ -13,8 +13,8 @@ namespace tlstap {
 struct TlsStackSign {
   std::string stack;     // "GnuTLS", "NSS/NSPR", "wolfSSL", "mbedTLS", "Go crypto/tls", "OpenSSL"
   std::string evidence;  // what showed it: "libgnutls.so.30", "gnutls_record_send", ...
-  // A stack tlstap captures (OpenSSL, wolfSSL, mbedTLS), in a library the file loads: tlstap
-  // attaches to that library, just not to this file.
+  // A stack tlstap captures (OpenSSL, GnuTLS, NSS, wolfSSL, mbedTLS), in a library the file loads:
+  // tlstap attaches to that library, just not to this file.
   bool captured = false;
 };
 

@@ -38,6 +38,7 @@ uint64_t probe_cookie(const TlsStack& stack, const TlsFunction& function) {
   if (function.direction == Direction::write) cookie |= TLSTAP_COOKIE_WRITE;
   if (function.shape == CallShape::buffer_length_moved_out) cookie |= TLSTAP_COOKIE_MOVED_OUT;
   if (function.shape == CallShape::pr_io_vector) cookie |= TLSTAP_COOKIE_PR_IO_VECTOR;
+  if (function.shape == CallShape::flush_buffered) cookie |= TLSTAP_COOKIE_FLUSH;
   if (function.returns_64bit) cookie |= TLSTAP_COOKIE_RETURNS_64BIT;
   if (stack.only_sessions_seen_doing_tls) cookie |= TLSTAP_COOKIE_ONLY_TLS_SESSIONS;
   return cookie;

@@ -1,5 +1,6 @@
 #include "stacks/registry.h"
 
+#include "stacks/gnutls.h"
 #include "stacks/mbedtls.h"
 #include "stacks/nss.h"
 #include "stacks/openssl.h"
@@ -8,8 +9,8 @@
 namespace tlstap {
 
 const std::vector<const TlsStack*>& tls_stacks() {
-  static const std::vector<const TlsStack*> stacks = {&openssl_stack(), &wolfssl_stack(),
-                                                      &mbedtls_stack(), &nss_stack()};
+  static const std::vector<const TlsStack*> stacks = {
+      &openssl_stack(), &gnutls_stack(), &nss_stack(), &wolfssl_stack(), &mbedtls_stack()};
   return stacks;
 }
 

@@ -21,6 +21,10 @@ enum class CallShape {
   // vector's buffers in order (NSPR's PR_Writev; PRIOVec is {char* iov_base; int iov_len}, at
   // most 16 of them).
   pr_io_vector,
+  // f(session, ...) sends what earlier calls on the session only queued (GnuTLS's
+  // gnutls_record_uncork after gnutls_record_cork), through the stack's own write function:
+  // never reported itself, and the writes of the same session inside it are not new plaintext.
+  flush_buffered,
 };
 
 struct TlsFunction {

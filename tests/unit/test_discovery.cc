@@ -78,11 +78,23 @@ TEST(DiscoveryAddFile, CodeUnderTwoStacksNamesIsProbedOnceByItsOwnStack) {
   EXPECT_EQ(names(targets[1]), (std::vector<std::string>{"wolfSSL_read", "wolfSSL_write"}));
 }
 
+TEST(DiscoveryAddFile, GnuTlsFunctionsAreATarget) {
+  TestDiscovery test;
+  ASSERT_TRUE(test.discovery.add_file(TLSTAP_FIXTURE_GNUTLS));
+  ASSERT_EQ(test.discovery.targets().size(), 1u);
+  const Target target = test.discovery.targets()[0];  // targets() is a copy
+  EXPECT_EQ(target.library, "gnutls");
+  ASSERT_EQ(target.functions.size(), 1u);
+  EXPECT_EQ(target.functions[0].name, "gnutls_record_send");
+}
+
 TEST(DiscoveryAddFile, SaysWhichStackAFileUsesNamingItOnce) {
   TestDiscovery test;
   const std::string path = TLSTAP_FIXTURE_USES_GNUTLS;
   EXPECT_EQ(add_file_error(test.discovery, path),
-            "--lib " + path + ": uses GnuTLS (libgnutls.so.30), which tlstap does not capture yet");
+            "--lib " + path +
+                ": has no TLS functions of its own: they are in libgnutls.so.30 (GnuTLS), which "
+                "it loads; tlstap attaches to that library by itself, or name it with --lib");
   EXPECT_TRUE(test.log.empty());
   EXPECT_EQ(test.discovery.attached_count(), 0u);
 }
@@ -92,8 +104,8 @@ TEST(DiscoveryAddFile, NoTlsLibrary) {
   const std::string path = TLSTAP_FIXTURE_NO_TLS;
   std::string error = add_file_error(test.discovery, path);
   EXPECT_EQ(error, "--lib " + path +
-                       ": no TLS library found in it (tlstap captures OpenSSL, NSS/NSPR, wolfSSL "
-                       "and mbedTLS)");
+                       ": no TLS library found in it (tlstap captures OpenSSL, GnuTLS, "
+                       "NSS/NSPR, wolfSSL and mbedTLS)");
   EXPECT_EQ(occurrences(error, path), 1u);
 }
 

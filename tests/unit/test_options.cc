@@ -125,5 +125,25 @@ TEST(ParseOptions, QueueSizeOutOfRangeIsAUsageError) {
   }
 }
 
+TEST(ParseOptions, EverythingAfterDoubleDashIsTheCommand) {
+  // A repeatable option right before `--` (CLI11 2.1 took the command's options as tlstap's).
+  for (const char* repeatable : {"--lib", "--port", "--comm"}) {
+    SCOPED_TRACE(repeatable);
+    int exit_code = 0;
+    Result<Options> parsed =
+        parse({repeatable, "443", "--", "server", "--port", "8443", "--lib", "x", "--"}, exit_code);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->command,
+              (std::vector<std::string>{"server", "--port", "8443", "--lib", "x", "--"}));
+  }
+  int exit_code = 0;
+  Result<Options> parsed =
+      parse({"--lib", "/lib/a.so", "--lib", "/lib/b.so", "--", "ls"}, exit_code);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->libs, (std::vector<std::string>{"/lib/a.so", "/lib/b.so"}));
+  EXPECT_EQ(parsed->ports, std::vector<uint16_t>{});
+  EXPECT_EQ(parsed->command, std::vector<std::string>{"ls"});
+}
+
 }  // namespace
 }  // namespace tlstap
