@@ -213,8 +213,8 @@ class CliTest(unittest.TestCase):
         self.assertEqual(line.count(wget), 1, line)
         self.assertRegex(line, rf"^tlstap: --lib {re.escape(wget)}: has no TLS functions of its "
                                r"own: they are in libgnutls\.so\.\d+ \(GnuTLS\), which it "
-                               r"loads; tlstap attaches to the system's libgnutls by itself, or "
-                               r"name that library with --lib$")
+                               r"loads; tlstap attaches to that library by itself, or name it "
+                               r"with --lib$")
 
     def test_command_that_cannot_run_is_said_before_tracing_as_a_shell_says_it(self):
         not_executable = self.work.file("not-executable")
