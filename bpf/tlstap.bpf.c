@@ -14,6 +14,7 @@
 #include "conn.bpf.h"
 #include "capture.bpf.h"
 #include "tls_calls.bpf.h"
+#include "go_tls.bpf.h"
 #include "process.bpf.h"
 
 /* bpf_probe_read_user and the tracing helpers are GPL-only. */

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "discover/discovery.h"
 
@@ -30,14 +31,19 @@ int list_targets(const Options& options) {
     }
   }
   for (const Target& target : discovery.targets()) {
-    fmt::print("{} {} (dev {} inode {})\n", target.library, target.display_path, target.id.device,
-               target.id.inode);
+    fmt::print("{}{} {} (dev {} inode {})\n", target.library,
+               target.version.empty() ? "" : " " + target.version, target.display_path,
+               target.id.device, target.id.inode);
     size_t width = 0;  // names in a column, however long a stack's names are
     for (const FunctionSymbol& function : target.functions) {
       width = std::max(width, function.name.size());
     }
     for (const FunctionSymbol& function : target.functions) {
-      fmt::print("  {:<{}} file offset {:#x}\n", function.name, width, function.file_offset);
+      fmt::print("  {:<{}} file offset {:#x}", function.name, width, function.file_offset);
+      if (!function.return_offsets.empty()) {  // Go: probed at every RET, not by a uretprobe
+        fmt::print(", returns at {:#x}", fmt::join(function.return_offsets, ", "));
+      }
+      fmt::print("\n");
     }
   }
   if (discovery.targets().empty()) {

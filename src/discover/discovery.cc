@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "discover/go_targets.h"
 #include "discover/proc_maps.h"
 #include "discover/tls_stack_hint.h"
 #include "stacks/registry.h"
@@ -59,6 +60,7 @@ Result<std::vector<FunctionSymbol>> find_tls_functions(const std::string& path) 
   static const std::vector<std::string_view> names = [] {
     std::vector<std::string_view> all;
     for (const TlsStack* stack : tls_stacks()) {
+      if (stack->go_program) continue;  // found in Go's own function table (go_targets.h)
       for (const TlsFunction& function : stack->functions) all.push_back(function.symbol);
     }
     return all;
@@ -137,18 +139,33 @@ bool Discovery::consider(const std::string& open_path, const std::string& displa
     // Examined before without a question (the command's executable, a mapped file): the
     // reason is worked out now that one is asked.
     if (!*known && why_not) {
-      *why_not = why_not_attached(find_tls_functions(open_path), open_path, display_path);
+      GoLook go = look_for_go_target(id, display_path, open_path);
+      *why_not = go.why_not
+                     ? *go.why_not
+                     : why_not_attached(find_tls_functions(open_path), open_path, display_path);
     }
     return *known;
   }
 
   Result<std::vector<FunctionSymbol>> functions = find_tls_functions(open_path);
-  if (!functions || functions->empty()) {
-    if (why_not) *why_not = why_not_attached(functions, open_path, display_path);
+  std::vector<Target> targets;
+  GoLook go;
+  if (functions) {
+    targets = targets_by_stack(id, display_path, open_path, *functions);
+    go = look_for_go_target(id, display_path, open_path);
+    if (go.target) targets.push_back(std::move(*go.target));
+  }
+  if (targets.empty()) {
+    // A Go program tlstap will not probe is said once, asked or not: its traffic is missing.
+    if (why_not) {
+      *why_not = go.why_not ? *go.why_not : why_not_attached(functions, open_path, display_path);
+    } else if (go.why_not) {
+      log_(*go.why_not);
+    }
     return false;
   }
   bool any_attached = false;
-  for (Target& target : targets_by_stack(id, display_path, open_path, *functions)) {
+  for (Target& target : targets) {
     Status attached = attach_(target);
     if (!attached) {
       // Said by the caller when it asked why, logged otherwise: once either way.

@@ -16,6 +16,9 @@ struct FunctionSymbol {
   uint64_t address = 0;      // st_value: the virtual address in the ELF's own layout
   uint64_t file_offset = 0;  // where the first instruction is in the file (what uprobes take)
   uint64_t size = 0;
+  // Where the function returns, for probes that cannot use uretprobes (Go): file offsets of
+  // every RET. Empty for functions probed with uretprobes.
+  std::vector<uint64_t> return_offsets;
 };
 
 // Looks up `wanted` defined functions in .symtab and .dynsym. A name found in neither is

@@ -26,6 +26,7 @@ struct Target {
   std::string open_path;     // a path this tracer can open it through
   std::string library;       // the TLS stack's name (src/stacks/): "openssl", "gnutls", ...
   std::vector<FunctionSymbol> functions;
+  std::string version;  // of the stack, when the file says (a Go program's "go1.19.8")
 };
 
 }  // namespace tlstap

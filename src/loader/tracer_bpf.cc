@@ -161,23 +161,41 @@ Status TracerBpf::attach_target(const Target& target) {
   const TlsStack* stack = find_stack(target.library);
   if (!stack) return Error{fmt::format("no TLS stack named {}", target.library)};
   std::vector<Link> attached;
+  auto attach = [&](bpf_program* program, uint64_t offset, uint64_t cookie, bool is_return,
+                    const std::string& name) -> Status {
+    LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = cookie, .retprobe = is_return);
+    bpf_link* link =
+        bpf_program__attach_uprobe_opts(program, -1, target.open_path.c_str(), offset, &options);
+    if (!link) {
+      return Error{fmt::format("uprobe on {} at {:#x}: {}", name, offset, errno_text(errno))};
+    }
+    attached.emplace_back(link);
+    return Ok{};
+  };
+  auto& progs = skeleton_->progs;
   for (const FunctionSymbol& symbol : target.functions) {
     const TlsFunction* function = stack->function(symbol.name);
     if (!function) continue;
-    // Return probe first: a call that enters between the two attaches then has no frame and
-    // is ignored, instead of leaving a frame that no return would consume.
-    for (bool is_return : {true, false}) {
-      bpf_program* program =
-          is_return ? skeleton_->progs.tls_call_return : skeleton_->progs.tls_call_enter;
-      LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = probe_cookie(*stack, *function),
-                  .retprobe = is_return);
-      bpf_link* link = bpf_program__attach_uprobe_opts(program, -1, target.open_path.c_str(),
-                                                       symbol.file_offset, &options);
-      if (!link) {
-        return Error{fmt::format("uprobe on {} at {:#x}: {}", symbol.name, symbol.file_offset,
-                                 errno_text(errno))};
+    const uint64_t cookie = probe_cookie(*stack, *function);
+    // Returns first: a call that enters between the attaches then has no frame and is
+    // ignored, instead of leaving a frame that no return would consume.
+    if (stack->go_program) {
+      // Go: a plain uprobe on every RET, never a uretprobe (bpf/go_tls.bpf.h).
+      for (uint64_t ret : symbol.return_offsets) {
+        if (Status ok = attach(progs.go_tls_return, ret, cookie, false, symbol.name); !ok)
+          return ok;
       }
-      attached.emplace_back(link);
+      if (Status ok = attach(progs.go_tls_enter, symbol.file_offset, cookie, false, symbol.name);
+          !ok) {
+        return ok;
+      }
+      continue;
+    }
+    for (bool is_return : {true, false}) {
+      bpf_program* program = is_return ? progs.tls_call_return : progs.tls_call_enter;
+      if (Status ok = attach(program, symbol.file_offset, cookie, is_return, symbol.name); !ok) {
+        return ok;
+      }
     }
   }
   if (attached.empty()) return Error{"none of its functions could be probed"};

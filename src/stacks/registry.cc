@@ -1,6 +1,7 @@
 #include "stacks/registry.h"
 
 #include "stacks/gnutls.h"
+#include "stacks/go.h"
 #include "stacks/mbedtls.h"
 #include "stacks/nss.h"
 #include "stacks/openssl.h"
@@ -10,7 +11,8 @@ namespace tlstap {
 
 const std::vector<const TlsStack*>& tls_stacks() {
   static const std::vector<const TlsStack*> stacks = {
-      &openssl_stack(), &gnutls_stack(), &nss_stack(), &wolfssl_stack(), &mbedtls_stack()};
+      &openssl_stack(), &gnutls_stack(), &nss_stack(), &wolfssl_stack(), &mbedtls_stack(),
+      &go_stack()};
   return stacks;
 }
 

@@ -42,6 +42,9 @@ struct TlsStack {
   // The functions also serve what is not TLS (NSPR's PR_Write writes plain files and sockets
   // too): a call is reported only once its session is seen moving TLS records.
   bool only_sessions_seen_doing_tls = false;
+  // Go: the functions are found in the program's own function table (src/discover/go_program)
+  // and probed at their entry and at every RET (bpf/go_tls.bpf.h), never by ELF symbol alone.
+  bool go_program = false;
   // Other stacks may export these names as aliases of their own functions (an OpenSSL
   // compatibility layer): where a file's function of this stack is the very code of another
   // stack's function, only the other stack's probes it: the call is reported once either way
