@@ -10,9 +10,9 @@
 namespace tlstap {
 
 const std::vector<const TlsStack*>& tls_stacks() {
-  static const std::vector<const TlsStack*> stacks = {
-      &openssl_stack(), &gnutls_stack(), &nss_stack(), &wolfssl_stack(), &mbedtls_stack(),
-      &go_stack()};
+  static const std::vector<const TlsStack*> stacks = {&openssl_stack(), &gnutls_stack(),
+                                                      &nss_stack(),     &wolfssl_stack(),
+                                                      &mbedtls_stack(), &go_stack()};
   return stacks;
 }
 
