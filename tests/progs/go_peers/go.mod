@@ -1,0 +1,3 @@
+module tlstap.test/go_peers
+
+go 1.17
