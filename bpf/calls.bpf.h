@@ -17,8 +17,8 @@ static __always_inline __u64 process_start_time(void) {
 
 static __always_inline void mark_tls_process(__u32 tgid) {
   if (bpf_map_lookup_elem(&tls_processes, &tgid)) return;
-  __u8 yes = 1;
-  bpf_map_update_elem(&tls_processes, &tgid, &yes, BPF_ANY);
+  __u64 attached_at_start = 0; /* user space says later if its probes came late */
+  bpf_map_update_elem(&tls_processes, &tgid, &attached_at_start, BPF_NOEXIST);
 }
 
 static __always_inline struct thread_state *thread_state_of(__u64 pid_tgid) {

@@ -108,12 +108,19 @@ static __always_inline void describe_socket(__u32 tgid, __s32 fd, struct sock *s
     conn->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
     conn->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
     __u64 key = (__u64)sk;
-    __u16 *role = bpf_map_lookup_elem(&sock_roles, &key);
-    if (role) {
-      conn->role = *role;
-    } else {
+    struct sock_role *known = bpf_map_lookup_elem(&sock_roles, &key);
+    if (known) {
+      conn->role = known->role;
+      /* Established before this process's probes were attached (a new executable or library
+       * attached just after its exec or mmap): its first TLS calls may not have been seen. */
+      __u64 *probes_attached = bpf_map_lookup_elem(&tls_processes, &tgid);
+      if (probes_attached && known->established_ns < *probes_attached)
+        conn->flags |= TLSTAP_CONN_MIDSTREAM;
+    } else if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE) {
       conn->flags |= TLSTAP_CONN_MIDSTREAM;
     }
+    /* else: already closed (its entry went with it): whether tlstap saw it begin, and its
+     * role, are not known, so not said. */
     return;
   }
   /* AF_UNIX (user space names it from the paths BPF sends): the role comes from the connect or
@@ -280,7 +287,8 @@ int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate, const int
     __u16 role = oldstate == TCP_SYN_SENT   ? TLSTAP_ROLE_CLIENT
                  : oldstate == TCP_SYN_RECV ? TLSTAP_ROLE_SERVER
                                             : TLSTAP_ROLE_UNKNOWN;
-    if (role != TLSTAP_ROLE_UNKNOWN) bpf_map_update_elem(&sock_roles, &key, &role, BPF_ANY);
+    struct sock_role known = {.role = role, .established_ns = bpf_ktime_get_ns()};
+    if (role != TLSTAP_ROLE_UNKNOWN) bpf_map_update_elem(&sock_roles, &key, &known, BPF_ANY);
   } else if (newstate == TCP_CLOSE) {
     bpf_map_delete_elem(&sock_roles, &key);
   }

@@ -94,22 +94,30 @@ struct {
 } threads SEC(".maps");
 
 /* Processes that make TLS calls or have a TLS library mapped (set by user space at discovery
- * and by the first SSL call): only their threads' socket I/O outside calls is followed. */
+ * and by the first TLS call): only their threads' socket I/O outside calls is followed. The
+ * value is when (bpf_ktime_get_ns) the probes of the files the process maps were attached, if
+ * user space knows: a connection established before that may have carried TLS calls tlstap
+ * did not see (a new executable or library attached a few ms after its exec or mmap). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 65536);
   __type(key, __u32);
-  __type(value, __u8);
+  __type(value, __u64);
 } tls_processes SEC(".maps");
 
 /* TCP sockets tlstap saw become ESTABLISHED: the role, from the state they came from. A socket
  * missing here was connected before tracing started. Keyed by struct sock*, so it holds in
  * every process that shares the socket (forked servers) and needs no /proc afterwards. */
+struct sock_role {
+  __u16 role;
+  __u16 reserved[3];
+  __u64 established_ns; /* bpf_ktime_get_ns when it became ESTABLISHED */
+};
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 262144);
   __type(key, __u64);
-  __type(value, __u16);
+  __type(value, struct sock_role);
 } sock_roles SEC(".maps");
 
 /* What tlstap knows of each SSL object: its connection and bytes per direction so far. */

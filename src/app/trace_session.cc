@@ -192,7 +192,9 @@ int run_trace_session(const Options& options) {
       },
       log);
 
-  discovery.on_tls_process([&](pid_t pid) { tracer.mark_tls_process(pid); });
+  discovery.on_tls_process([&](pid_t pid, uint64_t probes_attached_ns) {
+    tracer.mark_tls_process(pid, probes_attached_ns);
+  });
   std::vector<std::string> hook_warnings;
   if (Status hooks = tracer.attach_kernel_hooks(&hook_warnings); !hooks) {
     return fail(hooks.error().message);
@@ -242,7 +244,7 @@ int run_trace_session(const Options& options) {
   // Close records take their time from the kernel event, so that they sort after the
   // connection's last record however late user space handles them.
   EventRouter router(
-      reassembler, {[&](pid_t pid) { worker.process_changed(pid); },
+      reassembler, {[&](pid_t pid, bool exec) { worker.process_changed(pid, exec); },
                     [&](pid_t pid, uint64_t monotonic_ns) {
                       worker.process_exited(pid);
                       reassembler.on_process_exit(static_cast<uint32_t>(pid));

@@ -22,7 +22,9 @@ void EventRouter::on_event(const void* data, size_t size) {
     case TLSTAP_EVENT_EXEC:
     case TLSTAP_EVENT_MMAP:
       if (size < sizeof(tlstap_process_event)) break;
-      if (process_events_.changed) process_events_.changed(static_cast<pid_t>(header->pid));
+      if (process_events_.changed) {
+        process_events_.changed(static_cast<pid_t>(header->pid), header->kind == TLSTAP_EVENT_EXEC);
+      }
       return;
     case TLSTAP_EVENT_EXIT:
       if (size < sizeof(tlstap_process_event)) break;

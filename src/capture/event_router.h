@@ -13,7 +13,8 @@
 namespace tlstap {
 
 struct ProcessEvents {
-  std::function<void(pid_t)> changed;  // exec or executable mmap: look for new libraries
+  // exec (true) or executable mmap (false): look for new libraries
+  std::function<void(pid_t, bool exec)> changed;
   std::function<void(pid_t, uint64_t monotonic_ns)> exited;
   std::function<void(const tlstap_close_event&)> connection_closed;
   std::function<void(const tlstap_unix_names_event&)> unix_names;

@@ -67,6 +67,9 @@ void ConnectionTracker::fill_addresses(uint32_t pid, const tlstap_conn_info& inf
     // server's if its local port is listening.
     if (info.role != TLSTAP_ROLE_UNKNOWN) {
       connection.role = info.role == TLSTAP_ROLE_SERVER ? Role::server : Role::client;
+    } else if (!(info.flags & TLSTAP_CONN_MIDSTREAM) || info.lport == 0) {
+      // Made while tracing but its role not seen (the socket was already closed when its
+      // first record came): not known, so not guessed.
     } else if (std::optional<bool> listened = listening_.listening(info.netns, info.lport)) {
       // Older than tlstap: accepted if its local port listened when tracing started.
       connection.role = *listened ? Role::server : Role::client;

@@ -22,6 +22,12 @@
 namespace tlstap {
 namespace {
 
+uint64_t clock_monotonic_ns() {  // the clock of bpf_ktime_get_ns
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // The dynamic linker's default directories plus those in /etc/ld.so.conf.d.
 std::vector<std::string> library_directories() {
   std::vector<std::string> dirs = {"/lib",
@@ -181,6 +187,7 @@ bool Discovery::consider(const std::string& open_path, const std::string& displa
     any_attached = true;
     std::lock_guard lock(mutex_);
     examined_[id] = true;
+    attached_at_[id] = clock_monotonic_ns();
     targets_.push_back(std::move(target));
   }
   return any_attached;
@@ -213,6 +220,7 @@ void Discovery::scan_all_processes() {
 bool Discovery::scan_process(pid_t pid) {
   std::vector<MapsEntry> mappings = executable_file_mappings(pid);
   bool uses_tls = false;
+  uint64_t probes_attached_ns = 0;
   for (const MapsEntry& mapping : mappings) {
     std::string open_path = path_seen_from_tracer(pid, mapping);
     struct stat st;
@@ -222,10 +230,28 @@ bool Discovery::scan_process(pid_t pid) {
       MapsEntry as_deleted = mapping;
       as_deleted.deleted = true;
       open_path = path_seen_from_tracer(pid, as_deleted);
+    } else {
+      // The same file at the same path in tlstap's own mount namespace (no container): that
+      // path outlives the process, /proc/PID/root does not, and a short-lived process may
+      // exit while its probes are being attached.
+      struct stat own;
+      if (stat(mapping.path.c_str(), &own) == 0 && own.st_dev == st.st_dev &&
+          own.st_ino == st.st_ino) {
+        open_path = mapping.path;
+      }
     }
-    if (consider(open_path, mapping.path)) uses_tls = true;
+    if (consider(open_path, mapping.path)) {
+      uses_tls = true;
+      struct stat opened;
+      if (stat(open_path.c_str(), &opened) != 0) continue;
+      std::lock_guard lock(mutex_);
+      auto attached = attached_at_.find(FileId{opened.st_dev, opened.st_ino});
+      if (attached != attached_at_.end()) {
+        probes_attached_ns = std::max(probes_attached_ns, attached->second);
+      }
+    }
   }
-  if (uses_tls && tls_process_) tls_process_(pid);
+  if (uses_tls && tls_process_) tls_process_(pid, probes_attached_ns);
   return !mappings.empty() || std::filesystem::exists(fmt::format("/proc/{}", pid));
 }
 

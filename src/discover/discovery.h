@@ -37,9 +37,13 @@ class Discovery {
   // if it has them; a failure to attach is logged.
   void add_file_if_tls(const std::string& path);
 
-  // Told of every scanned process that maps a TLS target (BPF then follows its threads'
-  // socket I/O outside TLS calls, e.g. to notice a call that was in flight at attach).
-  void on_tls_process(std::function<void(pid_t)> hook) { tls_process_ = std::move(hook); }
+  // Told of every scanned process that maps a TLS target, with when (CLOCK_MONOTONIC) the
+  // last of those targets was attached. BPF then follows its threads' socket I/O outside TLS
+  // calls (to notice a call that was in flight at attach), and marks midstream its
+  // connections established before that time: a process that mapped a new library or
+  // executable may have made TLS calls before tlstap attached to it.
+  using TlsProcessFn = std::function<void(pid_t, uint64_t probes_attached_ns)>;
+  void on_tls_process(TlsProcessFn hook) { tls_process_ = std::move(hook); }
 
   size_t attached_count() const { return attached_count_.load(); }
   std::vector<Target> targets() const;
@@ -55,9 +59,10 @@ class Discovery {
 
   AttachFn attach_;
   LogFn log_;
-  std::function<void(pid_t)> tls_process_;
+  TlsProcessFn tls_process_;
   mutable std::mutex mutex_;
-  std::map<FileId, bool> examined_;  // true: a target
+  std::map<FileId, bool> examined_;         // true: a target
+  std::map<FileId, uint64_t> attached_at_;  // CLOCK_MONOTONIC when its probes were attached
   std::vector<Target> targets_;
   std::atomic<size_t> attached_count_{0};
 };

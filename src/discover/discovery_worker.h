@@ -24,14 +24,16 @@ class DiscoveryWorker {
   DiscoveryWorker(const DiscoveryWorker&) = delete;
   DiscoveryWorker& operator=(const DiscoveryWorker&) = delete;
 
-  void process_changed(pid_t pid);
+  // An exec (`exec`) or an executable mapping of `pid`: look at its maps soon.
+  void process_changed(pid_t pid, bool exec);
   void process_exited(pid_t pid);
 
  private:
   using Clock = std::chrono::steady_clock;
+  enum class Look { exec, first, second };  // a later look catches what is mapped later
   struct Pending {
     Clock::time_point due;
-    bool second_look;  // a later look catches a mapping made just after the event
+    Look look;
   };
   void run();
 

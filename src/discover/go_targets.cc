@@ -42,8 +42,10 @@ GoLook look_for_go_target(const FileId& id, const std::string& display_path,
   Target target{id, display_path, open_path, std::string(go_stack().name), {}, program->go_version};
   for (const GoProbeFunction& function : program->functions) {
     if (function.ret_offsets.empty()) {
-      look.why_not = fmt::format("{}: {} has no RET instruction tlstap could find: not probed",
-                                 display_path, function.name);
+      look.why_not = fmt::format(
+          "{}: {} has no RET instruction tlstap could find in {:#x}..{:#x} (from its {}): not "
+          "probed",
+          display_path, function.name, function.address, function.end_address, function.found_in);
       return look;
     }
     FunctionSymbol symbol;

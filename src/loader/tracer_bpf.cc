@@ -221,12 +221,13 @@ Status TracerBpf::trace_pid(pid_t pid) {
   return Ok{};
 }
 
-void TracerBpf::mark_tls_process(pid_t pid) {
+void TracerBpf::mark_tls_process(pid_t pid, uint64_t probes_attached_ns) {
   __u32 key = static_cast<__u32>(pid);
-  __u8 yes = 1;
-  // Best effort: a full map only costs the in-flight-at-attach notice for that process.
-  (void)bpf_map__update_elem(skeleton_->maps.tls_processes, &key, sizeof(key), &yes, sizeof(yes),
-                             BPF_ANY);
+  __u64 value = probes_attached_ns;
+  // Best effort: a full map only costs the in-flight-at-attach notice (and the midstream mark
+  // of connections made before a late attach) for that process.
+  (void)bpf_map__update_elem(skeleton_->maps.tls_processes, &key, sizeof(key), &value,
+                             sizeof(value), BPF_ANY);
 }
 
 namespace {

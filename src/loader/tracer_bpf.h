@@ -53,7 +53,7 @@ class TracerBpf {
   Status attach_target(const Target& target);
   Status trace_pid(pid_t pid);
   // A process that maps a TLS target (see Discovery::on_tls_process).
-  void mark_tls_process(pid_t pid);
+  void mark_tls_process(pid_t pid, uint64_t probes_attached_ns);
 
   // Detaches every probe and kernel hook, so that the ring receives nothing more and a final
   // drain reads everything. Nothing can be attached after it.

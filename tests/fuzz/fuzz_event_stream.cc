@@ -361,7 +361,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ConnectionTracker connections;
   Reassembler reassembler(sink, clock, &connections);
   ProcessEvents events;
-  events.changed = [](pid_t) {};
+  events.changed = [](pid_t, bool) {};
   events.exited = [&](pid_t pid, uint64_t) {
     reassembler.on_process_exit(static_cast<uint32_t>(pid));
     connections.on_process_exit(static_cast<uint32_t>(pid), 0, sink);

@@ -241,11 +241,18 @@ TEST(ConnectionTracker, RoleFromThisProcessesListeningSocket) {
   ASSERT_EQ(getsockname(listener.fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
   const uint16_t port = ntohs(address.sin_port);
 
+  // Connections older than tlstap (midstream: BPF did not see them become established).
   ConnectionTracker tracker;
   const auto pid = static_cast<uint32_t>(getpid());
-  Connection* accepted =
-      tracker.resolve(pid, 0, 1, ipv4(100, "127.0.0.1", port, "127.0.0.1", 50000));
-  Connection* dialed = tracker.resolve(pid, 0, 2, ipv4(101, "127.0.0.1", 50000, "127.0.0.1", port));
+  tlstap_conn_info old_accepted = ipv4(100, "127.0.0.1", port, "127.0.0.1", 50000);
+  tlstap_conn_info old_dialed = ipv4(101, "127.0.0.1", 50000, "127.0.0.1", port);
+  old_accepted.flags = old_dialed.flags = TLSTAP_CONN_MIDSTREAM;
+  Connection* accepted = tracker.resolve(pid, 0, 1, old_accepted);
+  Connection* dialed = tracker.resolve(pid, 0, 2, old_dialed);
+  // One made while tracing whose role BPF did not see (closed before its first record) is
+  // not guessed.
+  Connection* unseen = tracker.resolve(pid, 0, 3, ipv4(102, "127.0.0.1", port, "127.0.0.1", 50001));
+  EXPECT_EQ(unseen->role, Role::unknown);
   EXPECT_EQ(accepted->role, Role::server);
   EXPECT_EQ(dialed->role, Role::client);
   EXPECT_EQ(role_name(accepted->role), "server");

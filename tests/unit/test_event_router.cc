@@ -21,7 +21,10 @@ class EventRouterTest : public ::testing::Test {
   // Set by name: ProcessEvents may grow more callbacks.
   ProcessEvents callbacks() {
     ProcessEvents events;
-    events.changed = [this](pid_t pid) { changed.push_back(pid); };
+    events.changed = [this](pid_t pid, bool exec) {
+      changed.push_back(pid);
+      execs.push_back(exec);
+    };
     events.exited = [this](pid_t pid, uint64_t) { exited.push_back(pid); };
     return events;
   }
@@ -45,6 +48,7 @@ class EventRouterTest : public ::testing::Test {
   test::RecordingSink sink;
   Reassembler reassembler{sink, WallClock()};
   std::vector<pid_t> changed, exited;
+  std::vector<bool> execs;
   EventRouter router;
 };
 
@@ -131,6 +135,7 @@ TEST_F(EventRouterTest, ProcessEvents) {
   event.header.pid = 4244;
   deliver(&event, sizeof(event));
   EXPECT_EQ(changed, (std::vector<pid_t>{4242, 4243}));
+  EXPECT_EQ(execs, (std::vector<bool>{true, false}));  // an exec is looked at at once
   EXPECT_EQ(exited, (std::vector<pid_t>{4244}));
   EXPECT_EQ(router.malformed_events(), 0u);
 }
