@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "capture/event_router.h"
 #include "capture/reassembler.h"
@@ -240,6 +241,7 @@ int run_trace_session(const Options& options) {
     log(fmt::format("could not set the scheduling priority to {}: {}", options.nice,
                     std::strerror(errno)));
   }
+  discovery.initial_scan_done();
   DiscoveryWorker worker(discovery);
   // Close records take their time from the kernel event, so that they sort after the
   // connection's last record however late user space handles them.
@@ -323,6 +325,15 @@ int run_trace_session(const Options& options) {
   if (!options.quiet) {
     print_summary(counting.counts(), discovery.attached_count(), losses.process_events_lost());
     print_queue_summary(out.queue_stats());
+  }
+  // A file first found in a running process's maps was attached after that process could
+  // use it: what it did before is missing. Said even with -q.
+  if (std::vector<std::string> late = discovery.attached_late(); !late.empty()) {
+    fmt::print(stderr,
+               "tlstap: {} attached only after a process had started using {} ({}): TLS calls "
+               "made before that were not seen; --lib PATH attaches before a program runs\n",
+               late.size() == 1 ? "1 file was" : fmt::format("{} files were", late.size()),
+               late.size() == 1 ? "it" : "them", fmt::join(late, ", "));
   }
   // Events the reader could not use (a bug, a BPF/user-space mismatch, or chunks arriving after
   // their call was given up on) mean incomplete records: said even with -q.

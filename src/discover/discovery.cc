@@ -123,7 +123,7 @@ std::string Discovery::why_not_attached(const Result<std::vector<FunctionSymbol>
 }
 
 bool Discovery::consider(const std::string& open_path, const std::string& display_path,
-                         std::string* why_not) {
+                         std::string* why_not, bool mapped_by_process) {
   struct stat st;
   if (stat(open_path.c_str(), &st) != 0) {
     if (why_not) *why_not = fmt::format("{}: {}", display_path, std::strerror(errno));
@@ -188,6 +188,7 @@ bool Discovery::consider(const std::string& open_path, const std::string& displa
     std::lock_guard lock(mutex_);
     examined_[id] = true;
     attached_at_[id] = clock_monotonic_ns();
+    if (initial_scan_done_ && mapped_by_process) attached_late_.push_back(display_path);
     targets_.push_back(std::move(target));
   }
   return any_attached;
@@ -240,7 +241,7 @@ bool Discovery::scan_process(pid_t pid) {
         open_path = mapping.path;
       }
     }
-    if (consider(open_path, mapping.path)) {
+    if (consider(open_path, mapping.path, nullptr, /*mapped_by_process=*/true)) {
       uses_tls = true;
       struct stat opened;
       if (stat(open_path.c_str(), &opened) != 0) continue;
@@ -262,6 +263,11 @@ Status Discovery::add_file(const std::string& path) {
 }
 
 void Discovery::add_file_if_tls(const std::string& path) { consider(path, path); }
+
+std::vector<std::string> Discovery::attached_late() const {
+  std::lock_guard lock(mutex_);
+  return attached_late_;
+}
 
 std::vector<Target> Discovery::targets() const {
   std::lock_guard lock(mutex_);

@@ -46,13 +46,21 @@ class Discovery {
   void on_tls_process(TlsProcessFn hook) { tls_process_ = std::move(hook); }
 
   size_t attached_count() const { return attached_count_.load(); }
+
+  // From now on, a file first found mapped by a running process is one that process (and
+  // maybe others) used before tlstap could attach to it: such files are kept to be said.
+  void initial_scan_done() { initial_scan_done_ = true; }
+  // Files attached only after a process had mapped them (display paths): TLS calls made
+  // before the attach were not seen.
+  std::vector<std::string> attached_late() const;
   std::vector<Target> targets() const;
 
  private:
   // Examines the file once; attaches it if it provides TLS functions. With `why_not`, says
   // why not ("PATH: reason") instead of logging it.
+  // `mapped_by_process`: found in a running process's maps (it may have used the file already).
   bool consider(const std::string& open_path, const std::string& display_path,
-                std::string* why_not = nullptr);
+                std::string* why_not = nullptr, bool mapped_by_process = false);
   static std::string why_not_attached(const Result<std::vector<FunctionSymbol>>& functions,
                                       const std::string& open_path,
                                       const std::string& display_path);
@@ -63,6 +71,8 @@ class Discovery {
   mutable std::mutex mutex_;
   std::map<FileId, bool> examined_;         // true: a target
   std::map<FileId, uint64_t> attached_at_;  // CLOCK_MONOTONIC when its probes were attached
+  std::atomic<bool> initial_scan_done_{false};
+  std::vector<std::string> attached_late_;
   std::vector<Target> targets_;
   std::atomic<size_t> attached_count_{0};
 };
