@@ -295,8 +295,12 @@ int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate, const int
   return 0;
 }
 
+/* --port, for calls whose connection is known. A call whose connection is not known yet (a
+ * memory-BIO SSL* before its binding) goes to user space, which holds it for its binding and
+ * filters it then (src/conn/port_filter_sink.h). */
 static __always_inline bool port_matches(const struct tlstap_conn_info *conn) {
   if (port_filter_count == 0) return true;
+  if (conn->family == 0) return true;
   if (conn->family != TLSTAP_AF_INET && conn->family != TLSTAP_AF_INET6) return false;
 #pragma unroll
   for (int i = 0; i < TLSTAP_MAX_PORT_FILTERS; i++) {

@@ -22,6 +22,7 @@
 #include "conn/connection_tracker.h"
 #include "conn/host_filter_sink.h"
 #include "conn/listening_ports.h"
+#include "conn/port_filter_sink.h"
 #include "discover/discovery.h"
 #include "discover/discovery_worker.h"
 #include "loader/ring_buffer.h"
@@ -171,9 +172,14 @@ int run_trace_session(const Options& options) {
   OutputStream& out = *opened;
   std::unique_ptr<RecordSink> encoder = make_sink(options.format, out);
   CountingSink counting(*encoder);
+  // Filters after the reassembly and the memory-BIO binding, before the counts: what is
+  // counted is what is shown.
+  RecordSink* filtered = &counting;
   std::optional<HostFilterSink> host_filter;
-  if (host) host_filter.emplace(counting, *host);
-  RecordSink& records = host_filter ? static_cast<RecordSink&>(*host_filter) : counting;
+  if (host) filtered = &host_filter.emplace(*filtered, *host);
+  std::optional<PortFilterSink> port_filter;
+  if (!options.ports.empty()) filtered = &port_filter.emplace(*filtered, options.ports);
+  RecordSink& records = *filtered;
   WallClock wall_clock;
   // Before any event is read: the listeners of connections older than tlstap.
   ConnectionTracker connections(ListeningPorts::snapshot());

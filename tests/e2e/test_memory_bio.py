@@ -177,12 +177,20 @@ class MemoryBioTest(unittest.TestCase):
         self.assertEqual(lost_records(records), [])
 
     def test_python_asyncio_server_and_clients(self):
+        self.run_asyncio_exchange(lambda port: ("--comm", "python3"))
+
+    def test_port_filter_keeps_memory_bio_records_until_their_binding(self):
+        """--port cannot be decided in BPF before a memory-BIO connection is bound: the first
+        exchange (the server's request read, the client's first write) must not be lost."""
+        self.run_asyncio_exchange(lambda port: ("--port", str(port)))
+
+    def run_asyncio_exchange(self, tracer_args):
         port = harness.free_port()
         messages = ["first client", "second client", "third client"]
         ready = self.work.file("asyncio-ready")
         server_report = self.work.file("asyncio-server.json")
         client_report = self.work.file("asyncio-client.json")
-        tracer = harness.Tracer(self.work, "--comm", "python3")
+        tracer = harness.Tracer(self.work, *tracer_args(port))
         server = harness.track(__import__("subprocess").Popen(
             [harness.PYTHON, ASYNCIO_PEER, "server", str(port), self.work.cert, self.work.key,
              ready, server_report, str(len(messages))]))

@@ -115,8 +115,10 @@ class OutputStallTest(unittest.TestCase):
         return lost, summary
 
     def test_pauses_of_300ms_every_second_lose_nothing(self):
+        # At least one 300 ms pause during the transfer (a quiet machine moves 256 MiB in
+        # about two seconds): at full speed that alone is far more than the ring holds.
         lost, summary = self.transfer_through_paused_pipe(256 << 20, pause=0.3, every=1.0,
-                                                          min_pauses=2)
+                                                          min_pauses=1)
         self.assertEqual(lost, 0, "records were lost while the output stalled")
         self.assertIn("lost 0 events (0 bytes)", summary)
         peak = QUEUE_RE.search(summary)
