@@ -92,9 +92,9 @@ void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_e
              counts.lost_bytes, targets);
   if (counts.unseen_calls > 0) {
     fmt::print(stderr,
-               "tlstap: {} calls already in flight when tracing started returned unseen (their "
-               "connections' records are marked midstream)\n",
-               counts.unseen_calls);
+               "tlstap: {} already in flight when tracing started returned unseen (its "
+               "connection's records are marked midstream)\n",
+               counts.unseen_calls == 1 ? "1 call" : fmt::format("{} calls", counts.unseen_calls));
   }
   if (process_events_lost > 0) {
     fmt::print(stderr,

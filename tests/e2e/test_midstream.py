@@ -72,7 +72,7 @@ class MidstreamTest(unittest.TestCase):
                                                                              client.pid)]
         self.assertEqual(len(closes), 2)
         self.assertTrue(all(c.get("midstream") for c in closes), closes)
-        self.assertIn("1 calls already in flight when tracing started", tracer.stderr())
+        self.assertIn("1 call already in flight when tracing started", tracer.stderr())
 
     def test_connections_seen_from_the_start_are_not_midstream(self):
         port = harness.free_port()
