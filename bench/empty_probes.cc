@@ -3,6 +3,8 @@
 // the workload under it to measure the floor any uprobe tracer pays.
 //
 //   empty_probes [--lib PATH]   (default: /usr/lib/x86_64-linux-gnu/libssl.so.3)
+//   empty_probes --go PATH      Go's crypto/tls.(*Conn).Write/Read in a Go program: a uprobe
+//                               at the entry and at every RET, as tlstap probes Go
 #include <bpf/libbpf.h>
 #include <signal.h>
 
@@ -14,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "discover/go_program.h"
 #include "empty_probes.skel.h"
 
 namespace {
@@ -33,12 +36,14 @@ int fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   std::string lib = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
+  bool go = false;
   for (int i = 1; i < argc; i++) {
     std::string_view arg = argv[i];
-    if (arg == "--lib" && i + 1 < argc) {
+    if ((arg == "--lib" || arg == "--go") && i + 1 < argc) {
+      go = arg == "--go";
       lib = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: empty_probes [--lib PATH]\n");
+      std::fprintf(stderr, "usage: empty_probes [--lib PATH | --go PATH]\n");
       return 2;
     }
   }
@@ -54,10 +59,28 @@ int main(int argc, char** argv) {
   empty_probes_bpf* skeleton = empty_probes_bpf__open_and_load();
   if (!skeleton) return fail(std::string("loading the BPF object: ") + std::strerror(errno));
 
-  // The same entry+return pair tlstap puts on each function, resolved by name by libbpf.
   std::vector<bpf_link*> links;
   int status = 0;
+  if (go) {
+    // The probes tlstap puts on Go: the entry and every RET, plain uprobes.
+    tlstap::Result<tlstap::GoProgram> program = tlstap::inspect_go_program(lib);
+    if (!program) return fail(program.error().message);
+    if (program->functions.empty()) return fail(lib + ": no crypto/tls in it");
+    for (const tlstap::GoProbeFunction& function : program->functions) {
+      std::vector<uint64_t> offsets = function.ret_offsets;
+      offsets.push_back(function.entry_offset);
+      for (uint64_t offset : offsets) {
+        LIBBPF_OPTS(bpf_uprobe_opts, options, .retprobe = false);
+        bpf_link* link = bpf_program__attach_uprobe_opts(skeleton->progs.empty_enter, -1,
+                                                         lib.c_str(), offset, &options);
+        if (!link) return fail("uprobe on " + function.name + ": " + std::strerror(errno));
+        links.push_back(link);
+      }
+    }
+  }
+  // The same entry+return pair tlstap puts on each function, resolved by name by libbpf.
   for (const char* function : {"SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex"}) {
+    if (go) break;
     for (bool is_return : {true, false}) {
       LIBBPF_OPTS(bpf_uprobe_opts, options, .retprobe = is_return, .func_name = function);
       bpf_program* program = is_return ? skeleton->progs.empty_return : skeleton->progs.empty_enter;

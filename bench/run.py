@@ -44,13 +44,25 @@ PAUSED_READER = os.path.join(ROOT, "tests", "progs", "paused_reader.py")
 QUEUE_RE = re.compile(r"tlstap: output queue peak (.*)")
 LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
 CONFIGS = ["untraced", "empty", "file", "devnull"]
-# (name, mode, size, api)
+# (name, mode, size, api); api "go": the same workload through Go's crypto/tls
+# (bench/go_workload), probed at the entry and every RET of (*Conn).Write/Read.
 SCENARIOS = [
     ("pingpong 64B write", "pingpong", 64, "write"),
     ("pingpong 64B write_ex", "pingpong", 64, "write_ex"),
     ("bulk 16KiB write", "bulk", 16384, "write"),
     ("bulk 16KiB write_ex", "bulk", 16384, "write_ex"),
+    ("go pingpong 64B", "pingpong", 64, "go"),
+    ("go bulk 16KiB", "bulk", 16384, "go"),
 ]
+GO_WORKLOAD_COMM = "go_workload"
+
+
+def workload_binary(binaries, api):
+    return binaries["go_workload"] if api == "go" else binaries["workload"]
+
+
+def workload_comm(api):
+    return GO_WORKLOAD_COMM if api == "go" else WORKLOAD_COMM
 SUMMARY_RE = re.compile(
     r"tlstap: (\d+) write records \((\d+) bytes\), (\d+) read records \((\d+) bytes\), "
     r"(\d+) truncated,(?: \d+ connections closed;)? lost (\d+) events \((\d+) bytes\)")
@@ -64,7 +76,7 @@ def fail(message):
 # --- processes ------------------------------------------------------------------------------
 
 def run_workload(binaries, mode, size, api, count):
-    result = subprocess.run([binaries["workload"], "--mode", mode, "--api", api, "--count",
+    result = subprocess.run([workload_binary(binaries, api), "--mode", mode, "--api", api, "--count",
                              str(count), "--size", str(size)],
                             capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
@@ -218,7 +230,8 @@ def measure(binaries, config, scenario, count, workdir, extra_tlstap_args=(),
     if config == "untraced":
         return {"workload": run_workload(binaries, mode, size, api, count)}
     if config == "empty":
-        tracer = Background([binaries["empty"], "--lib", LIBSSL], "ready")
+        probed = ["--go", binaries["go_workload"]] if api == "go" else ["--lib", LIBSSL]
+        tracer = Background([binaries["empty"], *probed], "ready")
         workload = run_workload(binaries, mode, size, api, count)
         tracer.stop()
         if tracer.proc.returncode != 0:
@@ -226,7 +239,7 @@ def measure(binaries, config, scenario, count, workdir, extra_tlstap_args=(),
         return {"workload": workload}
 
     out_path = os.path.join(workdir, "trace.json")
-    argv = [binaries["tlstap"], "-f", "json", "-c", WORKLOAD_COMM, *extra_tlstap_args]
+    argv = [binaries["tlstap"], "-f", "json", "-c", workload_comm(api), *extra_tlstap_args]
     if config == "file":
         argv += ["-o", out_path]
         if warm_page_cache:
@@ -512,10 +525,11 @@ def main():
         fail("needs root (CAP_BPF + CAP_PERFMON) to attach uprobes")
     binaries = {"tlstap": os.path.join(args.build_dir, "tlstap"),
                 "workload": os.path.join(args.build_dir, "bench", "tls_workload"),
-                "empty": os.path.join(args.build_dir, "bench", "empty_probes")}
+                "empty": os.path.join(args.build_dir, "bench", "empty_probes"),
+                "go_workload": os.path.join(args.build_dir, "bench", "go_workload")}
     for path in binaries.values():
         if not os.access(path, os.X_OK):
-            fail(f"{path} is missing: build first (scripts/build.sh)")
+            fail(f"{path} is missing: build first (scripts/build.sh; Go: golang-go)")
     seconds = args.seconds or (0.3 if args.quick else 1.5)
     rounds = args.rounds or (1 if args.quick else 2)
 

@@ -1,0 +1,3 @@
+module tlstap.bench/go_workload
+
+go 1.17
