@@ -13,10 +13,11 @@
 namespace tlstap {
 namespace {
 
-// Adds the listening ports of one /proc/PID/net/tcp or tcp6 table.
-void read_listeners(const std::string& path, uint32_t netns, ListeningPorts& out) {
+// Adds the listening ports of one /proc/PID/net/tcp or tcp6 table; false if unreadable.
+bool read_listeners(const std::string& path, std::set<uint16_t>& ports) {
   constexpr std::string_view kListen = "0A";
   std::ifstream in(path);
+  if (!in) return false;
   std::string line;
   std::getline(in, line);  // header
   while (std::getline(in, line)) {
@@ -27,8 +28,9 @@ void read_listeners(const std::string& path, uint32_t netns, ListeningPorts& out
     size_t colon = local.rfind(':');
     if (state != kListen || colon == std::string::npos) continue;
     unsigned long port = std::strtoul(local.c_str() + colon + 1, nullptr, 16);
-    if (port <= 0xffff) out.add(netns, static_cast<uint16_t>(port));
+    if (port <= 0xffff) ports.insert(static_cast<uint16_t>(port));
   }
+  return true;
 }
 
 }  // namespace
@@ -44,11 +46,19 @@ ListeningPorts ListeningPorts::snapshot() {
     uint32_t netns = static_cast<uint32_t>(st.st_ino);
     if (result.ports_.count(netns)) continue;  // one process per namespace is enough
     result.add_namespace(netns);
-    for (const char* table : {"tcp", "tcp6"}) {
-      read_listeners(fmt::format("/proc/{}/net/{}", name, table), netns, result);
+    if (std::optional<std::set<uint16_t>> ports = of_process(std::stoi(name))) {
+      for (uint16_t port : *ports) result.add(netns, port);
     }
   }
   return result;
+}
+
+std::optional<std::set<uint16_t>> ListeningPorts::of_process(int pid) {
+  std::set<uint16_t> ports;
+  for (const char* table : {"tcp", "tcp6"}) {
+    if (!read_listeners(fmt::format("/proc/{}/net/{}", pid, table), ports)) return std::nullopt;
+  }
+  return ports;
 }
 
 std::optional<bool> ListeningPorts::listening(uint32_t netns, uint16_t port) const {

@@ -16,6 +16,9 @@ class ListeningPorts {
  public:
   // Reads /proc/PID/net/tcp{,6} for one process of every network namespace.
   static ListeningPorts snapshot();
+  // The TCP (v4 and v6) ports listening in `pid`'s network namespace now; nullopt when that
+  // cannot be read (the process is gone).
+  static std::optional<std::set<uint16_t>> of_process(int pid);
 
   // Whether `port` listened in namespace `netns` (its inode) at start; nullopt when tlstap did
   // not see that namespace.

@@ -1,5 +1,9 @@
 #include "conn/socket_lookup.h"
 
+#include <set>
+
+#include "conn/listening_ports.h"
+
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -17,23 +21,9 @@
 namespace tlstap {
 
 std::optional<bool> is_listening_tcp_port(pid_t pid, uint16_t port) {
-  constexpr std::string_view kListen = "0A";
-  for (const char* table : {"tcp", "tcp6"}) {
-    std::ifstream in(fmt::format("/proc/{}/net/{}", pid, table));
-    if (!in) return std::nullopt;
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      // "  0: 0100007F:1F90 00000000:0000 0A ..."
-      std::istringstream fields(line);
-      std::string slot, local, remote, state;
-      fields >> slot >> local >> remote >> state;
-      size_t colon = local.rfind(':');
-      if (state != kListen || colon == std::string::npos) continue;
-      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return true;
-    }
-  }
-  return false;
+  std::optional<std::set<uint16_t>> ports = ListeningPorts::of_process(pid);
+  if (!ports) return std::nullopt;
+  return ports->count(port) != 0;
 }
 
 std::optional<uint64_t> socket_inode(pid_t pid, int fd) {

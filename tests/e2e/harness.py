@@ -221,3 +221,37 @@ def run_peer(*args, **kwargs):
     """tests/progs/tls_peer.py with Debian's python3 (its ssl module is OpenSSL 3, using
     SSL_read_ex/SSL_write_ex)."""
     return track(subprocess.Popen([PYTHON, os.path.join(PROGS, "tls_peer.py"), *args], **kwargs))
+
+
+def by_connection(records, pid):
+    """{conn id: [records]} of one process's data records, in order."""
+    result = {}
+    for r in data_records(records, pid):
+        result.setdefault(r["conn"], []).append(r)
+    return result
+
+
+def contiguous_stream(records, direction):
+    """The bytes of one connection's records in `direction`, checking that every record is
+    whole (data == len) and that each starts where the previous one ended (pos)."""
+    out, pos = b"", 0
+    for r in records:
+        if r["dir"] != direction:
+            continue
+        assert r["pos"] == pos, (r["pos"], pos, r.get("conn"))
+        data = base64.b64decode(r["data"])
+        assert len(data) == r["len"], r
+        out += data
+        pos += r["len"]
+    return out
+
+
+def assert_connection_fields(test, records, role, lport, rport, address="127.0.0.1"):
+    """Every record carries the real socket's fields, and the connection was seen from its
+    start."""
+    test.assertTrue(records)
+    for r in records:
+        test.assertIn("fd", r, r)
+        test.assertEqual((r["role"], r["laddr"], r["lport"], r["raddr"], r["rport"]),
+                         (role, address, lport, address, rport), r)
+        test.assertNotIn("midstream", r)

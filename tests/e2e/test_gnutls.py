@@ -54,12 +54,7 @@ class GnuTlsTest(unittest.TestCase):
         self.work.cleanup()
 
     def assert_connection(self, records, role, lport, rport):
-        self.assertTrue(records)
-        for r in records:
-            self.assertIn("fd", r, r)
-            self.assertEqual((r["role"], r["laddr"], r["lport"], r["raddr"], r["rport"]),
-                             (role, "127.0.0.1", lport, "127.0.0.1", rport), r)
-            self.assertNotIn("midstream", r)
+        harness.assert_connection_fields(self, records, role, lport, rport)
 
     def assert_one_connection(self, records, pid, role, lport, rport, sent, received):
         """`pid`'s records are one connection with these ends, moving exactly `sent` and

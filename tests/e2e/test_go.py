@@ -18,24 +18,8 @@ def go_peer(form):
     return os.path.join(GO_PEERS_DIR, form)
 
 
-def stream(records, direction):
-    out, pos = b"", 0
-    for r in records:
-        if r["dir"] != direction:
-            continue
-        assert r["pos"] == pos, (r["pos"], pos)
-        data = base64.b64decode(r["data"])
-        assert len(data) == r["len"], r
-        out += data
-        pos += r["len"]
-    return out
-
-
-def by_connection(records, pid):
-    result = {}
-    for r in data_records(records, pid):
-        result.setdefault(r["conn"], []).append(r)
-    return result
+stream = harness.contiguous_stream
+by_connection = harness.by_connection
 
 
 @unittest.skipUnless(GO_PEERS_DIR and os.path.exists(go_peer("normal")),
@@ -48,13 +32,10 @@ class GoTest(unittest.TestCase):
         self.work.cleanup()
 
     def assert_go_records(self, records, role, lport, rport):
-        self.assertTrue(records)
+        harness.assert_connection_fields(self, records, role, lport, rport)
         for r in records:
             self.assertEqual(r["lib"], "go")
             self.assertIn(r["func"], ("crypto/tls.(*Conn).Write", "crypto/tls.(*Conn).Read"))
-            self.assertIn("fd", r, r)
-            self.assertEqual((r["role"], r["laddr"], r["lport"], r["raddr"], r["rport"]),
-                             (role, "127.0.0.1", lport, "127.0.0.1", rport), r)
             self.assertFalse(r["truncated"])
 
     def test_stripped_pie_client_16mib_write_against_python(self):

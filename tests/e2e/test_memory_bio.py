@@ -15,25 +15,8 @@ NODE_PEERS = os.path.join(harness.PROGS, "node_peers.js")
 ASYNCIO_PEER = os.path.join(harness.PROGS, "asyncio_peer.py")
 
 
-def by_connection(records, pid):
-    """{conn id: [records]} of one process's data records, in order."""
-    result = {}
-    for r in data_records(records, pid):
-        result.setdefault(r["conn"], []).append(r)
-    return result
-
-
-def stream(records, direction):
-    chunks = [r for r in records if r["dir"] == direction]
-    expected_pos = 0
-    out = b""
-    for r in chunks:
-        assert r["pos"] == expected_pos, (r["pos"], expected_pos)
-        data = base64.b64decode(r["data"])
-        assert len(data) == r["len"]
-        out += data
-        expected_pos += r["len"]
-    return out
+by_connection = harness.by_connection
+stream = harness.contiguous_stream
 
 
 class MemoryBioTest(unittest.TestCase):
@@ -44,11 +27,7 @@ class MemoryBioTest(unittest.TestCase):
         self.work.cleanup()
 
     def assert_connection(self, records, role, lport, rport):
-        for r in records:
-            self.assertIn("fd", r, r)
-            self.assertEqual((r["role"], r["laddr"], r["lport"], r["raddr"], r["rport"]),
-                             (role, "127.0.0.1", lport, "127.0.0.1", rport), r)
-            self.assertNotIn("midstream", r)
+        harness.assert_connection_fields(self, records, role, lport, rport)
 
     def start_node_server(self, mode, port, count):
         ready = self.work.file(f"{mode}-ready")

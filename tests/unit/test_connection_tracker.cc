@@ -20,7 +20,7 @@
 
 #include "capture/reassembler.h"
 #include "conn/connection.h"
-#include "conn/host_filter_sink.h"
+#include "conn/connection_filter_sink.h"
 #include "output/output_stream.h"
 #include "output/sinks.h"
 #include "test_support.h"

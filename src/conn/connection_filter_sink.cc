@@ -1,4 +1,4 @@
-#include "conn/host_filter_sink.h"
+#include "conn/connection_filter_sink.h"
 
 #include <arpa/inet.h>
 
