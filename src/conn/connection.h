@@ -17,7 +17,9 @@ struct Connection {
   std::string raddr;
   uint16_t rport = 0;
   Role role = Role::unknown;
-  bool midstream = false;      // tlstap did not see it begin: `pos` counts from its first record
+  bool midstream = false;
+  bool described = false;      // addresses and role filled in from BPF's facts (done once)      //
+                               // tlstap did not see it begin: `pos` counts from its first record
   uint64_t bytes[2] = {0, 0};  // per Direction (read, write), as far as records showed
   std::string comm;            // of the process's latest record on it, for its close record
 };

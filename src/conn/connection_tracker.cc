@@ -129,7 +129,12 @@ Connection* ConnectionTracker::resolve(uint32_t pid, uint64_t start_time_ns, uin
                         : fmt::format("{}-{}-ssl{:x}-{}", pid, start, ssl, generations_[key]);
   }
   if (info.flags & TLSTAP_CONN_MIDSTREAM) connection.midstream = true;
-  if (connection.role == Role::unknown && info.family != 0) fill_addresses(pid, info, connection);
+  // Once, from the first record that knows the socket: BPF's facts about it do not change,
+  // and for a connection older than tlstap the role takes reads of /proc.
+  if (!connection.described && info.family != 0) {
+    fill_addresses(pid, info, connection);
+    connection.described = true;
+  }
   return &connection;
 }
 

@@ -9,17 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fuzz_check.h"
 #include "output/encoding.h"
 
 namespace {
-
-#define FUZZ_CHECK(condition)                                                       \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
 
 int base64_value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';

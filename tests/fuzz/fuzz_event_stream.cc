@@ -33,20 +33,13 @@
 #include "capture/wall_clock.h"
 #include "conn/connection.h"
 #include "conn/connection_tracker.h"
+#include "fuzz_check.h"
 #include "output/output_stream.h"
 #include "output/sinks.h"
 
 namespace {
 
 using namespace tlstap;
-
-#define FUZZ_CHECK(condition)                                                       \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
 
 class Input {
  public:

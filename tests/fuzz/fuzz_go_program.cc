@@ -11,16 +11,9 @@
 #include <string>
 
 #include "discover/go_program.h"
+#include "fuzz_check.h"
 
 namespace {
-
-#define FUZZ_CHECK(condition)                                                       \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
 
 int input_file() {
   static int fd = memfd_create("fuzz_go_program", MFD_CLOEXEC);

@@ -19,16 +19,9 @@
 #include "discover/go_function_table.h"
 #include "discover/go_pclntab.h"
 #include "discover/return_instructions.h"
+#include "fuzz_check.h"
 
 namespace {
-
-#define FUZZ_CHECK(condition)                                                       \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
 
 constexpr uint64_t kText = 0x401000, kRodata = 0x800000, kData = 0xc00000;
 

@@ -8,16 +8,9 @@
 #include <string_view>
 
 #include "discover/proc_maps.h"
+#include "fuzz_check.h"
 
 namespace {
-
-#define FUZZ_CHECK(condition)                                                       \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
 
 std::string format_line(const tlstap::MapsEntry& e) {
   char head[160];
