@@ -140,16 +140,27 @@ class GoTest(unittest.TestCase):
         self.assertEqual(client.wait(timeout=120), 0)
         self.assertEqual(server.wait(timeout=60), 0)
         records = tracer.stop()
-        served = json.load(open(server_report))
-        fetched = json.load(open(client_report))
+        with open(server_report) as f:
+            served = json.load(f)
+        with open(client_report) as f:
+            fetched = json.load(f)
         self.assertEqual(len(served), count)
         self.assertEqual(len(fetched), count)
         server_conns = by_connection(records, server.pid)
         client_conns = by_connection(records, client.pid)
-        self.assertEqual(len(server_conns), len(client_conns))
         self.assertLessEqual(len(client_conns), parallel)
+        # Every connection an exchange travelled on was captured from both ends.
+        client_ports = {c[0]["lport"] for c in client_conns.values()}
+        self.assertLessEqual({e["port"] for e in served}, client_ports)
         for server_side in server_conns.values():
             rport = server_side[0]["rport"]
+            if rport not in client_ports:
+                # Go's HTTP/2 transport may dial a spare connection while the first is in its
+                # handshake and close it unused: the server wrote its SETTINGS on it, the
+                # client wrote nothing and the server read nothing.
+                self.assertEqual([r for r in server_side if r["dir"] == "read"], [])
+                self.assertNotIn(rport, {e["port"] for e in served})
+                continue
             [client_side] = [c for c in client_conns.values() if c[0]["lport"] == rport]
             self.assert_go_records(server_side, "server", port, rport)
             self.assert_go_records(client_side, "client", rport, port)
