@@ -4,9 +4,11 @@ from the capture with what the real peers sent (curl --trace, the servers' own r
 import base64
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
+import sys
 import unittest
 
 import harness
@@ -58,6 +60,11 @@ def assert_clean(test, path):
     test.assertEqual(fields(path, "_ws.malformed || _ws.expert.severity == error", "frame.number"),
                      [])
     test.assertEqual(fields(path, "tcp.analysis.flags", "frame.number", "_ws.expert.message"), [])
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
 
 
 def port_is_free(port):
@@ -221,8 +228,8 @@ class PcapngTest(unittest.TestCase):
         from the pipe."""
         port = harness.free_port()
         server = self.start_http11_server(port)
-        stderr = open(self.work.file("pipe.stderr"), "w+")
-        with open(self.capture, "wb") as out:
+        stderr_path = self.work.file("pipe.stderr")
+        with open(self.capture, "wb") as out, open(stderr_path, "w") as stderr:
             tlstap = harness.track(subprocess.Popen(
                 [harness.TLSTAP, "-w", "-", "--port", str(port)], stdout=subprocess.PIPE,
                 stderr=stderr))
@@ -230,10 +237,10 @@ class PcapngTest(unittest.TestCase):
                                       stdin=tlstap.stdout, stdout=out,
                                       stderr=subprocess.DEVNULL)
             tlstap.stdout.close()
-            harness.wait_for(lambda: "Ctrl-C" in open(stderr.name).read(), 30, "tlstap")
+            harness.wait_for(lambda: "Ctrl-C" in read_text(stderr_path), 30, "tlstap")
             sent, received = self.curl_keepalive(port)
             tlstap.send_signal(2)
-            self.assertEqual(tlstap.wait(timeout=60), 0, open(stderr.name).read())
+            self.assertEqual(tlstap.wait(timeout=60), 0, read_text(stderr_path))
             self.assertEqual(reader.wait(timeout=60), 0)
         server.kill()
         self.check_http11_capture(port, sent, received)
@@ -247,19 +254,23 @@ class PcapngTest(unittest.TestCase):
                 [harness.TLSTAP, "-w", "-", "-o", self.work.file("records.txt"), "--port",
                  str(port)], stdout=subprocess.PIPE, stderr=err))
         tlstap.stdout.close()  # nobody reads the capture
-        harness.wait_for(lambda: "Ctrl-C" in open(stderr).read(), 30, "tlstap")
+        harness.wait_for(lambda: "Ctrl-C" in read_text(stderr), 30, "tlstap")
         self.curl_keepalive(port)
-        harness.wait_for(lambda: "pcapng" in open(stderr).read(), 10, "the error")
+        harness.wait_for(lambda: "pcapng" in read_text(stderr), 10, "the error")
         tlstap.send_signal(2)
         code = tlstap.wait(timeout=60)
         server.kill()
-        text = open(stderr).read()
+        text = read_text(stderr)
         self.assertEqual(code, 1, text)
         self.assertEqual(text.count("Broken pipe"), 1, text)
         self.assertRegex(text, r"tlstap: pcapng stdout: \d+ packets .*, \d+ of them not written")
         # The records went on being written to -o.
-        self.assertIn("GET /second?q=1 HTTP/1.1", open(self.work.file("records.txt")).read())
+        self.assertIn("GET /second?q=1 HTTP/1.1", read_text(self.work.file("records.txt")))
 
 
 if __name__ == "__main__":
+    if shutil.which(TSHARK) is None:
+        # scripts/install-deps.sh installs it; a machine without it cannot run this test.
+        print("FAIL: tshark is not installed (scripts/install-deps.sh)", file=sys.stderr)
+        sys.exit(1)
     harness.main()
