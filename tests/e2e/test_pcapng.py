@@ -223,6 +223,34 @@ class PcapngTest(unittest.TestCase):
         lost = fields(self.capture, "tcp.analysis.lost_segment", "tcp.dstport", "tcp.seq")
         self.assertEqual({(int(p) == port, int(s)) for (p, s) in lost}, expected)
 
+    def test_midstream_connection_has_no_handshake(self):
+        """A connection older than tlstap: no SYN (Wireshark shows the stream starting
+        midway), its bytes from the first one tlstap saw, a FIN when it closes."""
+        port = harness.free_port()
+        first, second = b"A" * 100, b"B" * 200
+        harness.write_bytes(self.work.file("send"), first + second)
+        harness.write_bytes(self.work.file("reply"), b"reply")
+        server = harness.start_peer_server(self.work, port, len(first + second),
+                                           self.work.file("reply"))
+        handshaken, go = self.work.file("handshaken"), self.work.file("go")
+        client = harness.run_peer("client", "--port", str(port), "--send-file",
+                                  self.work.file("send"), "--message-size", "100",
+                                  "--received-file", self.work.file("client-received"),
+                                  "--handshake-file", handshaken, "--send-after-file", go)
+        harness.wait_for(lambda: os.path.exists(handshaken), 10, "the client's handshake")
+        tracer = harness.Tracer(self.work, "-w", self.capture, "-p", str(client.pid))
+        harness.write_bytes(go, b"")
+        self.assertEqual(client.wait(timeout=30), 0)
+        self.assertEqual(server.wait(timeout=30), 0)
+        records = tracer.stop()
+        self.assertTrue(all(r.get("midstream") for r in harness.data_records(records)), records)
+        self.assertEqual(fields(self.capture, "tcp.flags.syn == 1", "frame.number"), [])
+        self.assertEqual(len(fields(self.capture, "tcp.flags.fin == 1", "frame.number")), 2)
+        sent, received = follow_raw(self.capture, 0)
+        self.assertEqual(sent, first + second)
+        self.assertEqual(received, harness.read_bytes(self.work.file("client-received")))
+        self.assertEqual(received, b"reply")
+
     def test_stdout_pipe_into_tshark(self):
         """-w - streams the capture to stdout (records are not written there); tshark reads it
         from the pipe."""
