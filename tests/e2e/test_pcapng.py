@@ -295,6 +295,22 @@ class PcapngTest(unittest.TestCase):
         # The records went on being written to -o.
         self.assertIn("GET /second?q=1 HTTP/1.1", read_text(self.work.file("records.txt")))
 
+    def test_full_disk_is_reported_once(self):
+        """/dev/full fails every write with ENOSPC: said once, counted, exit status 1; the
+        records still go to -o."""
+        port = harness.free_port()
+        server = self.start_http11_server(port)
+        tracer = harness.Tracer(self.work, "-w", "/dev/full", "--port", str(port))
+        self.curl_keepalive(port)
+        records = tracer.stop()
+        server.kill()
+        text = tracer.stderr()
+        self.assertEqual(tracer.returncode, 1, text)
+        self.assertEqual(text.count("No space left on device"), 1, text)
+        self.assertRegex(text, r"tlstap: pcapng /dev/full: \d+ packets .*, \d+ of them not "
+                         r"written \(write error\)")
+        self.assertTrue(harness.data_records(records))
+
 
 if __name__ == "__main__":
     if shutil.which(TSHARK) is None:
