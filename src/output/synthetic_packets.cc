@@ -51,7 +51,9 @@ constexpr uint16_t kTagIpv6Destination = 23;
 constexpr uint16_t kTagPortType = 24;
 constexpr uint16_t kTagSourcePort = 25;
 constexpr uint16_t kTagDestinationPort = 26;
-constexpr uint16_t kTagTcpInfo = 33;
+constexpr uint16_t kTagColumnProtocol = 33;
+constexpr uint16_t kTagTcpInfo = 34;
+constexpr uint16_t kTagColumnInfo = 36;
 constexpr uint32_t kPortTypeTcp = 2;  // Wireshark's PT_TCP
 
 void put_tag(std::string& out, uint16_t tag, std::string_view value) {
@@ -161,6 +163,9 @@ void append_http_hint(std::string& out, const Endpoint& from, const Endpoint& to
   put16be(info, tcp_flags::psh | tcp_flags::ack);
   put16be(info, 0);  // urgent pointer
   put_tag(out, kTagTcpInfo, info);
+  // What the packet list shows for it (the HTTP dissector may clear the Info column).
+  put_tag(out, kTagColumnProtocol, "tlstap");
+  put_tag(out, kTagColumnInfo, "dissector hint: this TCP stream is HTTP");
   put_tag(out, kTagEnd, {});
   out.append(kHttpHintText);
 }

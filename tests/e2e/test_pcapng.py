@@ -130,6 +130,9 @@ class PcapngTest(unittest.TestCase):
         self.assertGreaterEqual(len(fields(self.capture, "tcp.flags.fin == 1", "frame.number")),
                                 1)
         assert_clean(self, self.capture)
+        # One dissector hint for the one stream, naming Wireshark's HTTP heuristic.
+        self.assertEqual(fields(self.capture, "exported_pdu", "exported_pdu.heur_prot_name"),
+                         [("http_tcp",)])
         comments = [c for (c,) in fields(self.capture, "tcp.len > 0", "frame.comment")]
         self.assertTrue(all(c.startswith(("curl[", "python3[")) and " tid=" in c
                             for c in comments), comments[:5])

@@ -299,6 +299,40 @@ TEST_F(Synth, RecordWithoutConnectionIsCounted) {
   EXPECT_EQ(synth.counts().records_without_connection, 1u);
 }
 
+// The exported-PDU hint, read back tag by tag (Wireshark epan/exported_pdu.h: 16-bit tag,
+// 16-bit length, big-endian, no padding), then the payload.
+TEST_F(Synth, HttpHintNamesTheHeuristicAndTheStream) {
+  Connection c = conn("c1", "10.0.0.1", 40000, "10.0.0.2", 443, Role::client);
+  record(c, Direction::write, 0, "GET / HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(hints.size(), 1u);
+  std::string_view b = hints[0];
+  std::vector<std::pair<uint16_t, std::string>> tags;
+  size_t at = 0;
+  for (;;) {
+    ASSERT_LE(at + 4, b.size());
+    uint16_t tag = be16(b, at), length = be16(b, at + 2);
+    ASSERT_LE(at + 4 + length, b.size());
+    tags.emplace_back(tag, std::string(b.substr(at + 4, length)));
+    at += 4 + length;
+    if (tag == 0) break;
+  }
+  EXPECT_EQ(b.substr(at), kHttpHintText);
+  std::string info = {0, 1, 0, 0, 0, 1, 0,    0, 0, 1 + static_cast<char>(kHttpHintText.size()),
+                      0, 0, 0, 0, 0, 0, 0x18, 0, 0};
+  std::vector<std::pair<uint16_t, std::string>> expected = {
+      {13, "http_tcp"},
+      {20, std::string("\x0a\x00\x00\x01", 4)},
+      {21, std::string("\x0a\x00\x00\x02", 4)},
+      {24, std::string("\x00\x00\x00\x02", 4)},  // PT_TCP
+      {25, std::string("\x00\x00\x9c\x40", 4)},  // 40000
+      {26, std::string("\x00\x00\x01\xbb", 4)},  // 443
+      {34, info},                                // tcpinfo v1: seq 1 (after the SYN)
+      {33, "tlstap"},
+      {36, "dissector hint: this TCP stream is HTTP"},
+      {0, ""}};
+  EXPECT_EQ(tags, expected);
+}
+
 TEST(LooksLikeHttp, RecognisesHttpStarts) {
   EXPECT_TRUE(looks_like_http("GET /x HTTP/1.1\r\nHost: a\r\n"));
   EXPECT_TRUE(looks_like_http("M-SEARCH * HTTP/1.1\r\n"));
