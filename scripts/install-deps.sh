@@ -22,6 +22,8 @@ packages=(
   # GnuTLS peers: gnutls-cli/-serv, wget, git's https helper (libcurl-gnutls), GnuTLS's
   # OpenSSL compatibility library (python loads libgnutls and it through ctypes)
   gnutls-bin wget git libgnutls30 libgnutls-openssl27
+  # the pcapng e2e test reads tlstap's captures with Wireshark's dissectors
+  tshark
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -27,7 +27,9 @@
 #include "loader/ring_buffer.h"
 #include "loader/tracer_bpf.h"
 #include "output/counting_sink.h"
+#include "output/fan_out_sink.h"
 #include "output/output_stream.h"
+#include "output/pcapng_sink.h"
 #include "output/sinks.h"
 
 namespace tlstap {
@@ -122,6 +124,19 @@ void print_queue_summary(const WriteQueue::Stats& queue) {
   fmt::print(stderr, "{}\n", line);
 }
 
+// A line of its own, like the queue's: scripts parse the summary line.
+void print_pcapng_summary(const PcapngSink& sink, const OutputStream& out) {
+  std::string line = fmt::format("tlstap: pcapng {}: {} packets ({} bytes of packets)", out.name(),
+                                 sink.counts().packets, sink.counts().packet_bytes);
+  if (out.error()) {
+    line += fmt::format(", {} of them not written (write error)", out.records_not_written());
+  }
+  if (uint64_t orphans = sink.synthesizer_counts().records_without_connection; orphans > 0) {
+    line += fmt::format("; {} records had no connection and are not in it", orphans);
+  }
+  fmt::print(stderr, "{}\n", line);
+}
+
 }  // namespace
 
 int run_trace_session(const Options& options) {
@@ -163,14 +178,35 @@ int run_trace_session(const Options& options) {
   if (!loaded) return fail(loaded.error().message);
   TracerBpf& tracer = **loaded;
 
-  Result<OutputStream> opened =
-      options.output_path
-          ? OutputStream::create_private_file(*options.output_path, options.queue_bytes)
-          : Result<OutputStream>(OutputStream::standard_output(options.queue_bytes));
-  if (!opened) return fail(opened.error().message);
-  OutputStream& out = *opened;
-  std::unique_ptr<RecordSink> encoder = make_sink(options.format, out);
-  CountingSink counting(*encoder);
+  // With -w - the capture has stdout; records then go only to -o FILE, if given.
+  const bool pcapng_to_stdout = options.pcapng_path && *options.pcapng_path == "-";
+  std::optional<OutputStream> records_out;
+  if (options.output_path || !pcapng_to_stdout) {
+    Result<OutputStream> opened =
+        options.output_path
+            ? OutputStream::create_private_file(*options.output_path, options.queue_bytes)
+            : Result<OutputStream>(OutputStream::standard_output(options.queue_bytes));
+    if (!opened) return fail(opened.error().message);
+    records_out.emplace(std::move(*opened));
+  }
+  std::optional<OutputStream> pcapng_out;
+  if (options.pcapng_path) {
+    Result<OutputStream> opened =
+        pcapng_to_stdout
+            ? Result<OutputStream>(OutputStream::standard_output(options.queue_bytes))
+            : OutputStream::create_private_file(*options.pcapng_path, options.queue_bytes);
+    if (!opened) return fail(opened.error().message);
+    pcapng_out.emplace(std::move(*opened));
+  }
+  std::unique_ptr<RecordSink> encoder =
+      records_out ? make_sink(options.format, *records_out) : nullptr;
+  std::optional<PcapngSink> pcapng;
+  if (pcapng_out) pcapng.emplace(*pcapng_out);
+  std::vector<RecordSink*> outputs;
+  if (encoder) outputs.push_back(encoder.get());
+  if (pcapng) outputs.push_back(&*pcapng);
+  FanOutSink all_outputs(std::move(outputs));
+  CountingSink counting(all_outputs);
   // Filters after the reassembly and the memory-BIO binding, before the counts: what is
   // counted is what is shown.
   RecordSink* filtered = &counting;
@@ -282,6 +318,7 @@ int run_trace_session(const Options& options) {
   std::optional<int> child_status;
   std::optional<std::string> fatal;
   std::chrono::milliseconds drain_interval = kBusyDrainInterval;
+  bool pcapng_error_reported = false;
   while (!g_stop_requested) {
     Result<size_t> polled = (*reader)->poll(static_cast<int>(drain_interval.count()));
     if (!polled) {
@@ -295,8 +332,21 @@ int run_trace_session(const Options& options) {
       reassembler.expire(clock_ns(CLOCK_MONOTONIC), kIncompleteCallTimeoutNs);
       next_housekeeping = now + kHousekeepingInterval;
     }
-    out.flush();  // records show up within a drain interval, however few there are
-    if (out.error()) break;
+    // Records and packets show up within a drain interval, however few there are.
+    if (records_out) {
+      records_out->flush();
+      if (records_out->error()) break;
+    }
+    if (pcapng_out) {
+      pcapng_out->flush();
+      if (pcapng_out->error() && !pcapng_error_reported) {
+        // Said at once; the records (if they go somewhere) go on being written.
+        log(fmt::format("{}; no more packets will be written to the pcapng capture",
+                        *pcapng_out->error()));
+        pcapng_error_reported = true;
+        if (!records_out) break;
+      }
+    }
     if (child && (child_status = child->poll_exit())) break;  // its records are in the ring
     if (options.duration_seconds &&
         now - started >= std::chrono::duration<double>(*options.duration_seconds)) {
@@ -318,18 +368,24 @@ int run_trace_session(const Options& options) {
   }
   reassembler.finish_all();
   losses.report_new_losses();
-  out.sync();
+  if (records_out) records_out->sync();
+  if (pcapng_out) pcapng_out->sync();
 
   int exit_code = 0;
-  if (out.error()) {
-    fmt::print(stderr, "tlstap: {}; {} records were not written\n", *out.error(),
-               out.records_not_written());
+  if (records_out && records_out->error()) {
+    fmt::print(stderr, "tlstap: {}; {} records were not written\n", *records_out->error(),
+               records_out->records_not_written());
+    exit_code = 1;
+  }
+  if (pcapng_out && pcapng_out->error()) {
+    if (!pcapng_error_reported) log(*pcapng_out->error());
     exit_code = 1;
   }
   if (fatal) exit_code = fail(*fatal);
   if (!options.quiet) {
     print_summary(counting.counts(), discovery.attached_count(), losses.process_events_lost());
-    print_queue_summary(out.queue_stats());
+    if (records_out) print_queue_summary(records_out->queue_stats());
+    if (pcapng) print_pcapng_summary(*pcapng, *pcapng_out);
   }
   // A file first found in a running process's maps was attached after that process could
   // use it: what it did before is missing. Said even with -q.

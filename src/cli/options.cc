@@ -49,6 +49,10 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("-f,--format", format, "text (default) | json | hex")
       ->check(CLI::IsMember({"text", "json", "hex"}));
   app.add_option("-o,--output", options.output_path, "write records to FILE (created 0600)");
+  app.add_option("-w,--pcapng", options.pcapng_path,
+                 "also write the plaintext as a pcapng capture to FILE (created 0600), for "
+                 "Wireshark; - for stdout, where records are then not written (-o FILE still "
+                 "writes them)");
   std::string max_bytes = "1M";
   app.add_option("--max-bytes", max_bytes,
                  "bytes captured per call before `truncated` (default 1M, at most 256M)");
@@ -116,6 +120,10 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
     return Error{"--queue-size: expected a size from 1M to 64G, like 512M"};
   }
   options.queue_bytes = *queue;
+  if (options.pcapng_path && options.output_path && *options.pcapng_path == *options.output_path) {
+    exit_code = 2;
+    return Error{"-w and -o name the same file: give the pcapng capture a file of its own"};
+  }
   if (!options.command.empty() && !options.pids.empty()) {
     exit_code = 2;
     return Error{"--pid and a COMMAND cannot be combined: a COMMAND is traced with its children"};

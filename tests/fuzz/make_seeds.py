@@ -238,3 +238,23 @@ write("fuzz_go_tables", "arm64_code",
 write("fuzz_go_program", "go_program", go_elf())
 write("fuzz_go_program", "go_program_moduledata", go_elf(text_start_in_header=False))
 write("fuzz_go_program", "go_program_stack_abi", go_elf(version=b"go1.16.15"))
+
+# --- fuzz_tcp_synthesizer (op format at the top of fuzz_tcp_synthesizer.cc) ------------------
+def synth_op(kind, conn, write=False, truncated=False, back=0, data=b""):
+    assert len(data) % 16 == 0
+    flags = (1 if write else 0) | (2 if truncated else 0) | (4 if back else 0)
+    return bytes([(kind << 4) | conn, flags, back, len(data) // 16]) + data
+
+
+REQUEST = b"GET /index.html HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n".ljust(64, b" ")
+write("fuzz_tcp_synthesizer", "both_ends_http",
+      synth_op(0, 0, write=True, data=REQUEST) + synth_op(0, 1, data=REQUEST[:32])
+      + synth_op(0, 1, data=REQUEST[32:]) + synth_op(0, 1, write=True, data=b"HTTP/1.1 200 OK\r\n".ljust(32))
+      + synth_op(0, 0, data=b"HTTP/1.1 200 OK\r\n".ljust(32)) + synth_op(12, 1) + synth_op(12, 0))
+write("fuzz_tcp_synthesizer", "gaps_and_truncation",
+      synth_op(0, 2, write=True, data=bytes(range(48))) + synth_op(0, 2, truncated=True,
+                                                              data=bytes(32))
+      + synth_op(0, 2, back=20, data=bytes(16)) + synth_op(12, 2))
+write("fuzz_tcp_synthesizer", "unix_and_ipv6",
+      synth_op(0, 3, data=b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".ljust(32, b"\0"))
+      + synth_op(0, 4, write=True, data=bytes(255 * 16)[:1600]) + synth_op(12, 3))
