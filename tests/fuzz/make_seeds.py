@@ -238,3 +238,66 @@ write("fuzz_go_tables", "arm64_code",
 write("fuzz_go_program", "go_program", go_elf())
 write("fuzz_go_program", "go_program_moduledata", go_elf(text_start_in_header=False))
 write("fuzz_go_program", "go_program_stack_abi", go_elf(version=b"go1.16.15"))
+
+# --- fuzz_http2 ----------------------------------------------------------------------------
+# Operations on one connection (format at the top of fuzz_http2.cc); HPACK written by hand:
+# static-table indexes, literals with incremental indexing (then referred to by dynamic
+# index), literals without indexing.
+def h2_limits(body=64, header=0xff, pending=8, buffered=0xff):
+    return bytes([body, header, pending, buffered])
+
+
+def h2_op(side, kind, data=b"", n=None):
+    ctrl = (1 if side == "responses" else 0) | kind << 1
+    length = len(data) if n is None else n
+    return bytes([ctrl]) + struct.pack("<H", length) + data
+
+
+def h2_frame(ftype, flags, stream, payload):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
+        struct.pack(">I", stream) + payload
+
+
+def hpack_literal(name, value, indexing=True):
+    return bytes([0x40 if indexing else 0x00, len(name)]) + name + bytes([len(value)]) + value
+
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+H2_SETTINGS = h2_frame(4, 0, 0, struct.pack(">HI", 1, 4096) + struct.pack(">HI", 5, 16384))
+H2_ACK = h2_frame(4, 1, 0, b"")
+# :method GET, :scheme https, :path /, :authority (literal, indexed as 62)
+H2_GET = bytes([0x82, 0x87, 0x84]) + hpack_literal(b":authority", b"example.com")
+H2_GET_AGAIN = bytes([0x82, 0x87, 0x84, 0xbe])  # the authority from the dynamic table
+H2_OK = bytes([0x88]) + hpack_literal(b"content-type", b"text/plain", indexing=False)
+h2_requests = H2_PREFACE + H2_SETTINGS + H2_ACK + h2_frame(1, 5, 1, H2_GET) + \
+    h2_frame(1, 5, 3, H2_GET_AGAIN)
+h2_responses = H2_SETTINGS + H2_ACK + h2_frame(1, 4, 1, H2_OK) + h2_frame(0, 0, 1, b"hello ") + \
+    h2_frame(1, 4, 3, bytes([0x88])) + h2_frame(0, 1, 1, b"world") + \
+    h2_frame(0, 9, 3, b"\x02ok\0\0")
+write("fuzz_http2", "two_streams",
+      h2_limits() + h2_op("requests", 0, h2_requests) + h2_op("responses", 0, h2_responses) +
+      h2_op("requests", 3))
+write("fuzz_http2", "continuation_and_reset",
+      h2_limits() + h2_op("requests", 0, H2_PREFACE + H2_SETTINGS + h2_frame(1, 0, 1, H2_GET[:2]) +
+                          h2_frame(9, 4, 1, H2_GET[2:]) + h2_frame(3, 0, 1, b"\0\0\0\x08")) +
+      h2_op("responses", 0, H2_SETTINGS + h2_frame(7, 0, 0, b"\0\0\0\1\0\0\0\0")) +
+      h2_op("requests", 3))
+grpc_request = bytes([0x83, 0x87]) + hpack_literal(b":path", b"/pkg.Svc/Do") + \
+    hpack_literal(b"content-type", b"application/grpc")
+grpc_body = b"\0\0\0\0\3abc\0\0\0\0\0"
+grpc_trailers = hpack_literal(b"grpc-status", b"2") + hpack_literal(b"grpc-message", b"a%20b")
+write("fuzz_http2", "grpc",
+      h2_limits() + h2_op("requests", 0, H2_PREFACE + H2_SETTINGS + h2_frame(1, 4, 1, grpc_request) +
+                          h2_frame(0, 0, 1, grpc_body[:4]) + h2_frame(0, 1, 1, grpc_body[4:])) +
+      h2_op("responses", 0, H2_SETTINGS + H2_ACK + h2_frame(1, 4, 1, bytes([0x88]) +
+                                                           hpack_literal(b"content-type", b"application/grpc")) +
+            h2_frame(0, 0, 1, b"\0\0\0\0\1z") + h2_frame(1, 5, 1, grpc_trailers)) +
+      h2_op("requests", 3))
+# A gap inside stream 1's request header block (both requests undecodable: the second refers
+# to the first's table entry), one inside a DATA payload (framing kept), one of unknown size.
+write("fuzz_http2", "gaps",
+      h2_limits(body=4, pending=2) + h2_op("requests", 0, h2_requests[:66]) +
+      h2_op("requests", 1, n=3) + h2_op("requests", 0, h2_requests[69:]) +
+      h2_op("responses", 0, h2_responses[:75]) + h2_op("responses", 1, n=3) +
+      h2_op("responses", 0, h2_responses[78:]) + h2_op("responses", 2) +
+      h2_op("responses", 0, h2_responses[:20]) + h2_op("requests", 3))

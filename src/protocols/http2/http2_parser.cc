@@ -60,6 +60,7 @@ void Http2Parser::feed(Side side, std::string_view bytes, uint64_t ts_ns) {
         size_t take = std::min(kClientPreface.size() - d.preface_have, bytes.size());
         if (bytes.substr(0, take) != kClientPreface.substr(d.preface_have, take)) {
           lose(side, "not http2", 0);
+          d.bytes_after_loss += d.preface_have;  // what looked like a preface was not one
           continue;
         }
         d.preface_have += take;
@@ -82,7 +83,10 @@ void Http2Parser::feed(Side side, std::string_view bytes, uint64_t ts_ns) {
       case State::payload: {
         uint64_t left = d.frame.length - d.payload_done;
         size_t take = static_cast<size_t>(std::min<uint64_t>(left, bytes.size()));
+        uint64_t before = d.payload_done;
         consume_payload(side, bytes.substr(0, take));
+        // Bytes of this frame after a point where it proved not to be HTTP/2 are not parsed.
+        if (d.state == State::lost) d.bytes_after_loss += take - (d.payload_done - before);
         bytes.remove_prefix(take);
         if (d.state == State::payload && d.payload_done == d.frame.length) finish_frame(side);
         break;
