@@ -5,7 +5,10 @@
 //   1 gap of n bytes, 2 gap of unknown size, 3 end.
 // Beyond not crashing: the limits hold (open streams, first body bytes, header bytes), every
 // exchange names a stream, and the same operations fed one byte at a time give exactly the
-// same exchanges and skips (the parser's output does not depend on how the bytes were cut).
+// same exchanges and skips (the parser's output does not depend on how the bytes were cut) -
+// unless a direction lost track of its frames: then where records start is what lets it
+// find them again (Http2Parser::resync), so the cut matters by design.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -134,6 +137,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const std::string& line : whole) fprintf(stderr, "whole:    %s\n", line.c_str());
     for (const std::string& line : bytewise) fprintf(stderr, "bytewise: %s\n", line.c_str());
   }
-  FUZZ_CHECK(whole == bytewise);
+  bool framing_lost = std::any_of(whole.begin(), whole.end(), [](const std::string& event) {
+    return event.starts_with("S") && event.find("|data lost") != std::string::npos;
+  });
+  if (!framing_lost) FUZZ_CHECK(whole == bytewise);
   return 0;
 }

@@ -301,3 +301,9 @@ write("fuzz_http2", "gaps",
       h2_op("responses", 0, h2_responses[:75]) + h2_op("responses", 1, n=3) +
       h2_op("responses", 0, h2_responses[78:]) + h2_op("responses", 2) +
       h2_op("responses", 0, h2_responses[:20]) + h2_op("requests", 3))
+
+# --- fuzz_http2_gaps -----------------------------------------------------------------------
+# Its input drives a generator (FuzzedDataProvider): any bytes are a valid start.
+write("fuzz_http2_gaps", "counting", bytes(range(256)))
+write("fuzz_http2_gaps", "ones", b"\xff" * 200)
+write("fuzz_http2_gaps", "mixed", bytes((i * 37 + 11) % 256 for i in range(300)))

@@ -421,33 +421,83 @@ TEST(Http2Parser, GapInHeaderBlockMarksStreamsUndecodable) {
   EXPECT_EQ(undecodable, (std::vector<uint32_t>{1, 3}));
 }
 
-TEST(Http2Parser, GapOfUnknownSizeStopsThatDirection) {
+TEST(Http2Parser, GapOfUnknownSizeThenResyncOnWholeFrames) {
   Conversation c;
-  c.requests += test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 1,
-                            c.client_hpack.encode(kGetRequest));
+  for (uint32_t id : {1u, 3u, 5u}) {
+    Fields request = kGetRequest;
+    request[3].second = "/" + std::to_string(id);
+    c.requests += test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, id,
+                              c.client_hpack.encode(request));
+  }
   Collected got;
   Http2Parser parser({}, collect(got));
   parser.feed(Side::requests, c.requests, 1);
+  c.responses +=
+      test::frame(test::HEADERS, test::END_HEADERS, 1, c.server_hpack.encode(kOkResponse));
   parser.feed(Side::responses, c.responses, 2);
   parser.gap(Side::responses, 0);
-  // Whatever comes now is not parsed, even if it looks like frames.
-  parser.feed(Side::responses,
-              test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 1,
-                          c.server_hpack.encode({{":status", "200"}})),
-              3);
-  EXPECT_TRUE(got.exchanges.empty());
   ASSERT_EQ(got.skips.size(), 1u);
   EXPECT_FALSE(got.skips[0].requests);
   EXPECT_EQ(got.skips[0].reason, "data lost");
-  EXPECT_EQ(got.skips[0].streams, (std::vector<uint32_t>{1}));
-  parser.end(4);
-  ASSERT_EQ(got.exchanges.size(), 1u);
-  EXPECT_EQ(got.exchanges[0].path, "/index.html");
-  EXPECT_FALSE(got.exchanges[0].status);
-  EXPECT_EQ(got.exchanges[0].note, "connection closed, data lost");
-  ASSERT_EQ(got.skips.size(), 2u);
+  // Every stream still awaiting its response may have lost frames in the gap.
+  EXPECT_EQ(got.skips[0].streams, (std::vector<uint32_t>{1, 3, 5}));
+  // A record that does not start at a frame: not parsed, even though frames follow in it.
+  std::string tail = test::frame(test::DATA, test::END_STREAM, 1, "world").substr(3) +
+                     test::frame(test::DATA, test::END_STREAM, 1, "");
+  parser.feed(Side::responses, tail, 3);
+  EXPECT_TRUE(got.exchanges.empty());
+  // A record of whole frames: parsed again. Stream 3's response refers to content-type from
+  // the (lost) dynamic table: not decoded. Stream 5's needs only the static table and a new
+  // literal: decoded exactly.
+  std::string whole =
+      test::frame(test::HEADERS, test::END_HEADERS, 3,
+                  c.server_hpack.encode({{":status", "200"}, {"content-type", "text/html"}})) +
+      test::frame(test::DATA, test::END_STREAM, 3, "css");
+  parser.feed(Side::responses, whole, 4);
+  parser.feed(Side::responses,
+              test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 5,
+                          c.server_hpack.encode({{":status", "404"}, {"x-new", "fresh"}})),
+              5);
+  ASSERT_EQ(got.exchanges.size(), 2u);
+  const http::Exchange& e3 = got.exchanges[0];
+  EXPECT_EQ(e3.path, "/3");  // the request side is intact
+  EXPECT_FALSE(e3.status);
+  EXPECT_TRUE(e3.response.headers.empty());
+  EXPECT_EQ(e3.response.body.first_bytes, "css");
+  EXPECT_TRUE(e3.response.complete);
+  EXPECT_EQ(e3.note, "hpack state unknown, data lost");
+  const http::Exchange& e5 = got.exchanges[1];
+  EXPECT_EQ(e5.path, "/5");
+  EXPECT_EQ(e5.status, 404);
+  EXPECT_EQ(fields(e5.response.headers), Fields({{"x-new", "fresh"}}));
+  EXPECT_EQ(e5.note, "data lost");  // an earlier frame of it may have been in the gap
+  ASSERT_EQ(got.skips.size(), 3u);
   EXPECT_EQ(got.skips[1].reason, "not parsed after data lost");
-  EXPECT_GT(got.skips[1].bytes, 0u);
+  EXPECT_EQ(got.skips[1].bytes, tail.size());
+  EXPECT_EQ(got.skips[2].reason, "hpack state unknown");
+  EXPECT_EQ(got.skips[2].streams, (std::vector<uint32_t>{3}));
+  parser.end(6);
+  ASSERT_EQ(got.exchanges.size(), 3u);
+  EXPECT_EQ(got.exchanges[2].path, "/1");
+  EXPECT_EQ(got.exchanges[2].status, 200);
+  EXPECT_EQ(got.exchanges[2].note, "connection closed, data lost");
+}
+
+TEST(Http2Parser, GarbageIsNotResyncedFrom) {
+  Conversation c;
+  Collected got;
+  Http2Parser parser({}, collect(got));
+  parser.feed(Side::requests, c.requests + test::frame(test::PING, 0, 0, "short"), 1);
+  // Whole frames after garbage: the direction stays unparsed (it was never HTTP/2 here).
+  parser.feed(Side::requests,
+              test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 1,
+                          c.client_hpack.encode(kGetRequest)),
+              2);
+  parser.end(3);
+  EXPECT_TRUE(got.exchanges.empty());
+  ASSERT_EQ(got.skips.size(), 2u);
+  EXPECT_EQ(got.skips[0].reason, "not http2");
+  EXPECT_EQ(got.skips[1].reason, "not parsed after not http2");
 }
 
 TEST(Http2Parser, NotHttp2) {
@@ -563,17 +613,19 @@ TEST(Http2Parser, ContentEncodingAndBodyLimit) {
 
 TEST(Http2Parser, CorruptHpackIsNeverGuessed) {
   Conversation c;
-  // 0xff...: an index far beyond both tables.
-  c.requests += test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 1,
-                            std::string("\xff\xff\xff\x0f", 4));
-  c.requests += test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 3,
-                            c.client_hpack.encode(kGetRequest));
+  // Stream 1's block fills the encoder's table, then ends in an index beyond both tables;
+  // stream 3's block refers to what stream 1's inserted.
+  std::string b1 = c.client_hpack.encode(kGetRequest) + std::string("\xff\xff\xff\x0f", 4);
+  std::string b3 = c.client_hpack.encode(kGetRequest);
+  c.requests += test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 1, b1);
+  c.requests += test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 3, b3);
   Collected got;
   Http2Parser parser({}, collect(got));
   parser.feed(Side::requests, c.requests, 1);
   parser.end(2);
   ASSERT_EQ(got.exchanges.size(), 2u);
   for (const http::Exchange& e : got.exchanges) {
+    EXPECT_EQ(e.method, "");
     EXPECT_EQ(e.path, "");
     EXPECT_TRUE(e.request.headers.empty());
     EXPECT_EQ(e.note, "connection closed, hpack state unknown");

@@ -40,6 +40,28 @@ bool plausible(const FrameHeader& header, uint32_t max_frame_size) {
   return true;  // an extension frame type: allowed, ignored
 }
 
+bool is_whole_frames(std::string_view bytes, uint32_t max_frame_size) {
+  if (bytes.empty()) return false;
+  std::optional<uint32_t> open_block;  // the stream whose header block awaits CONTINUATION
+  while (!bytes.empty()) {
+    if (bytes.size() < kFrameHeaderSize) return false;
+    FrameHeader header = parse_frame_header(bytes);
+    if (!plausible(header, max_frame_size)) return false;
+    if (bytes.size() - kFrameHeaderSize < header.length) return false;
+    bool continuation = header.type == static_cast<uint8_t>(FrameType::continuation);
+    if (continuation ? !open_block || *open_block != header.stream : open_block.has_value())
+      return false;
+    bool starts_block = header.type == static_cast<uint8_t>(FrameType::headers) ||
+                        header.type == static_cast<uint8_t>(FrameType::push_promise);
+    if ((starts_block || continuation) && !(header.flags & flag::end_headers))
+      open_block = header.stream;
+    else
+      open_block.reset();
+    bytes.remove_prefix(kFrameHeaderSize + header.length);
+  }
+  return true;
+}
+
 std::optional<std::string_view> header_block_fragment(const FrameHeader& header,
                                                       std::string_view payload) {
   size_t pad = 0;

@@ -66,6 +66,13 @@ std::optional<std::string_view> header_block_fragment(const FrameHeader& header,
 // The promised stream id of a PUSH_PROMISE payload (nullopt when too short).
 std::optional<uint32_t> promised_stream(const FrameHeader& header, std::string_view payload);
 
+// Whether `bytes` (one record, as a peer wrote it) is exactly a sequence of plausible whole
+// frames, the first not a CONTINUATION and each CONTINUATION right after the frame it
+// continues: the proof tlstap asks for before it parses a direction again after losing track
+// of where frames start. Random or mid-frame bytes almost never pass: the lengths must chain
+// to the record's last byte.
+bool is_whole_frames(std::string_view bytes, uint32_t max_frame_size);
+
 uint32_t read_u32(std::string_view bytes);  // big-endian, 4 bytes
 uint16_t read_u16(std::string_view bytes);  // big-endian, 2 bytes
 

@@ -16,6 +16,13 @@ HpackInflater::HpackInflater() {
   inflater_.reset(raw);
 }
 
+HpackInflater HpackInflater::for_unknown_state() {
+  HpackInflater inflater;
+  // Whatever size the real table has, a size update at the block's start is accepted.
+  inflater.set_max_table_size(kMaxTableBytes);
+  return inflater;
+}
+
 bool HpackInflater::decode(std::string_view fragment, bool last, http::Headers& out,
                            size_t max_bytes, size_t& used_bytes, bool& overflow) {
   if (failed_) return false;
@@ -52,6 +59,7 @@ bool HpackInflater::decode(std::string_view fragment, bool last, http::Headers& 
 
 bool HpackInflater::set_max_table_size(size_t bytes) {
   if (failed_) return false;
+  if (bytes > kMaxTableBytes) bytes = kMaxTableBytes;
   if (nghttp2_hd_inflate_change_table_size(inflater_.get(), bytes) != 0) failed_ = true;
   return !failed_;
 }

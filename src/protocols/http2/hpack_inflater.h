@@ -14,9 +14,22 @@ struct nghttp2_hd_inflater;
 
 namespace tlstap::http2 {
 
+// The largest dynamic table a decoder allows (SETTINGS_HEADER_TABLE_SIZE values above it are
+// enforced as this): the memory bound of one decoder. An encoder that uses more makes the
+// decoding fail, which marks the state unknown: safe, never a wrong header.
+inline constexpr size_t kMaxTableBytes = 64 * 1024;
+
 class HpackInflater {
  public:
+  // A decoder in the state every connection starts with (dynamic table empty, 4096 bytes).
   HpackInflater();  // throws std::bad_alloc when nghttp2 cannot allocate
+
+  // A decoder for ONE header block of a direction whose state is unknown: its dynamic table
+  // starts empty, so a field that refers to an entry from before the block fails to decode
+  // (an error, never a guess), while static-table references, literals, and references to
+  // entries this block itself inserted (always the newest, whatever came before) decode
+  // exactly as the real decoder would.
+  static HpackInflater for_unknown_state();
   HpackInflater(HpackInflater&&) noexcept = default;
   HpackInflater& operator=(HpackInflater&&) noexcept = default;
 

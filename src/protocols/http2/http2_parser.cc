@@ -55,7 +55,10 @@ void Http2Parser::feed(Side side, std::string_view bytes, uint64_t ts_ns) {
   d.last_ts_ns = ts_ns;
   while (!bytes.empty()) {
     switch (d.state) {
-      case State::lost: d.bytes_after_loss += bytes.size(); return;
+      case State::lost:
+        if (resync(side, bytes)) continue;
+        d.bytes_after_loss += bytes.size();
+        return;
       case State::preface: {
         size_t take = std::min(kClientPreface.size() - d.preface_have, bytes.size());
         if (bytes.substr(0, take) != kClientPreface.substr(d.preface_have, take)) {
@@ -255,6 +258,8 @@ void Http2Parser::finish_frame(Side side) {
         block.undecodable = true;  // content lost or too large: this block cannot be decoded
         d.hpack_known = false;
       }
+      if (!block.undecodable && !d.hpack_known)
+        block.on_its_own.emplace(HpackInflater::for_unknown_state());
       d.block = std::move(block);
       on_header_fragment(side, fragment, f.flags & flag::end_headers);
       return;
@@ -285,7 +290,11 @@ void Http2Parser::on_header_fragment(Side side, std::string_view fragment, bool 
   HeaderBlock& block = *d.block;
   block.wire_bytes += d.frame.length;
   if (!block.undecodable) {
-    if (!d.hpack_known) {
+    if (block.on_its_own) {
+      if (!block.on_its_own->decode(fragment, end_headers, block.headers, limits_.max_header_bytes,
+                                    block.decoded_bytes, block.overflow))
+        block.undecodable = true;  // it needed the lost table
+    } else if (!d.hpack_known) {
       block.undecodable = true;
     } else if (!d.hpack.decode(fragment, end_headers, block.headers, limits_.max_header_bytes,
                                block.decoded_bytes, block.overflow)) {
@@ -406,12 +415,12 @@ void Http2Parser::finish_block(Side side, HeaderBlock block) {
       bool new_request = side == Side::requests && id % 2 == 1 && id > highest_client_stream_;
       // The request's direction is no longer parsed: a response still shows its exchange.
       bool orphan_response = side == Side::responses && id % 2 == 1 &&
-                             id > highest_client_stream_ && requests_.state == State::lost;
+                             id > highest_client_stream_ && requests_.ever_lost;
       if (!new_request && !orphan_response) return;  // decoded (HPACK in step), not shown
       highest_client_stream_ = id;
       s = open_stream(id);
       if (!s) return;
-      if (orphan_response) s->lost[0] = true;
+      if (orphan_response) s->lost[0] = s->cut[0] = true;
     }
   }
   http::Message& m = i == 0 ? s->exchange.request : s->exchange.response;
@@ -528,7 +537,7 @@ void Http2Parser::end_side(Stream& s, Side side, uint64_t ts_ns) {
 void Http2Parser::maybe_complete(uint32_t id) {
   Stream* s = find(id);
   if (!s) return;
-  bool request_done = s->ended[0] || requests_.state == State::lost;
+  bool request_done = s->ended[0] || s->cut[0];
   if (request_done && s->ended[1]) report(id, "");
 }
 
@@ -557,6 +566,7 @@ void Http2Parser::lose(Side side, const std::string& reason, uint64_t bytes) {
   Direction& d = dir(side);
   if (d.state == State::lost) return;
   d.state = State::lost;
+  d.ever_lost = true;
   d.lost_reason = reason;
   d.hpack_known = false;
   d.block.reset();
@@ -568,6 +578,7 @@ void Http2Parser::lose(Side side, const std::string& reason, uint64_t bytes) {
   for (auto& [id, s] : streams_) {
     if (s.ended[i]) continue;
     s.lost[i] = true;
+    s.cut[i] = true;
     skip.streams.push_back(id);
   }
   if (events_.skip) events_.skip(skip);
@@ -578,6 +589,23 @@ void Http2Parser::lose(Side side, const std::string& reason, uint64_t bytes) {
       if (s.ended[1]) done.push_back(id);
     for (uint32_t id : done) report(id, "data lost");
   }
+}
+
+bool Http2Parser::resync(Side side, std::string_view record) {
+  Direction& d = dir(side);
+  // Garbage is not resynced from: only a direction that lost bytes of real HTTP/2.
+  if (d.lost_reason != "data lost" || !is_whole_frames(record, d.max_frame_size)) return false;
+  if (d.bytes_after_loss > 0 && events_.skip) {
+    http::Skip skip;
+    skip.requests = side == Side::requests;
+    skip.bytes = d.bytes_after_loss;
+    skip.reason = "not parsed after data lost";
+    events_.skip(skip);
+  }
+  d.bytes_after_loss = 0;
+  d.state = State::frame_header;
+  d.header_bytes.clear();
+  return true;  // the HPACK state stays unknown: blocks are decoded on their own
 }
 
 }  // namespace tlstap::http2

@@ -5,10 +5,12 @@
 // What it will not do is guess. When bytes are missing it keeps going only where the framing
 // is still proved: a gap of known size inside a frame's payload is stepped over (a DATA hole
 // is counted, a header block hole makes that direction's HPACK state unknown); a gap that
-// reaches a frame header, or of unknown size, ends the parsing of that direction. Once a
-// direction's HPACK state is unknown its header blocks are not decoded at all: the streams are
-// reported (Skip with their ids, exchanges with a note and without those headers), never
-// with a header that might be wrong.
+// reaches a frame header, or of unknown size, stops the parsing of that direction until a
+// record that is exactly whole frames proves where frames start again. Once a direction's
+// HPACK state is unknown, a header block is decoded only if it needs nothing from the lost
+// dynamic table (static references and literals); other streams are reported (Skip with
+// their ids, exchanges with a note and without those headers), never with a header that
+// might be wrong. Bytes that are not HTTP/2 stop the parsing of that direction for good.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +54,9 @@ class Http2Parser final : public http::ProtocolParser {
     size_t decoded_bytes = 0;
     uint64_t first_ts_ns = 0;
     http::Headers headers;
+    // The direction's HPACK state is unknown: this block is decoded on its own (see
+    // HpackInflater::for_unknown_state), and only if it needs nothing from before.
+    std::optional<HpackInflater> on_its_own;
   };
 
   // A SETTINGS frame one side sent, waiting for the other side's ACK.
@@ -83,6 +88,7 @@ class Http2Parser final : public http::ProtocolParser {
 
     std::string lost_reason;
     uint64_t bytes_after_loss = 0;
+    bool ever_lost = false;  // framing was lost once (and maybe found again)
   };
 
   struct Stream {
@@ -92,6 +98,7 @@ class Http2Parser final : public http::ProtocolParser {
     bool final_response = false;           // a non-1xx response HEADERS was seen
     bool undecodable[2] = {false, false};  // a header block of that side was not decoded
     bool lost[2] = {false, false};         // bytes of that side were missing
+    bool cut[2] = {false, false};          // that side's end can no longer be seen
     bool header_overflow = false;
     bool body_hole[2] = {false, false};  // first_bytes stop at a gap
     GrpcMessageCounter messages[2];
@@ -123,6 +130,7 @@ class Http2Parser final : public http::ProtocolParser {
   void maybe_complete(uint32_t id);
   void report(uint32_t id, const std::string& why);
   void lose(http::Side side, const std::string& reason, uint64_t bytes);
+  bool resync(http::Side side, std::string_view record);
 
   http::Limits limits_;
   http::ParserEvents events_;
