@@ -29,6 +29,7 @@
 #include "output/counting_sink.h"
 #include "output/output_stream.h"
 #include "output/sinks.h"
+#include "views/http_view_sink.h"
 
 namespace tlstap {
 namespace {
@@ -122,6 +123,28 @@ void print_queue_summary(const WriteQueue::Stats& queue) {
   fmt::print(stderr, "{}\n", line);
 }
 
+HttpViewOptions http_view_options(const Options& options) {
+  HttpViewOptions view;
+  view.http_only = options.http_only;
+  view.limits.body_bytes = options.body_bytes;
+  return view;
+}
+
+// A separate line: scripts parse the summary line above.
+void print_http_summary(const HttpViewCounts& counts) {
+  std::string line = fmt::format(
+      "tlstap: http: {} exchanges reported on {} connections, {} bytes "
+      "skipped in {} places",
+      counts.exchanges, counts.connections_parsed, counts.skipped_bytes, counts.skips);
+  if (counts.connections_not_parsed > 0) {
+    line += fmt::format(
+        "; {} records of connections over the limit of parsed connections were "
+        "not parsed",
+        counts.connections_not_parsed);
+  }
+  fmt::print(stderr, "{}\n", line);
+}
+
 }  // namespace
 
 int run_trace_session(const Options& options) {
@@ -170,7 +193,11 @@ int run_trace_session(const Options& options) {
   if (!opened) return fail(opened.error().message);
   OutputStream& out = *opened;
   std::unique_ptr<RecordSink> encoder = make_sink(options.format, out);
-  CountingSink counting(*encoder);
+  // --http: the protocol view between the counts and the encoder (the summary counts every
+  // data record captured, shown or not).
+  std::optional<HttpViewSink> http_view;
+  if (options.http) http_view.emplace(*encoder, http_view_options(options));
+  CountingSink counting(http_view ? static_cast<RecordSink&>(*http_view) : *encoder);
   // Filters after the reassembly and the memory-BIO binding, before the counts: what is
   // counted is what is shown.
   RecordSink* filtered = &counting;
@@ -318,6 +345,7 @@ int run_trace_session(const Options& options) {
   }
   reassembler.finish_all();
   losses.report_new_losses();
+  if (http_view) http_view->finish(wall_clock.from_monotonic(clock_ns(CLOCK_MONOTONIC)));
   out.sync();
 
   int exit_code = 0;
@@ -330,6 +358,7 @@ int run_trace_session(const Options& options) {
   if (!options.quiet) {
     print_summary(counting.counts(), discovery.attached_count(), losses.process_events_lost());
     print_queue_summary(out.queue_stats());
+    if (http_view) print_http_summary(http_view->counts());
   }
   // A file first found in a running process's maps was attached after that process could
   // use it: what it did before is missing. Said even with -q.

@@ -11,7 +11,7 @@
 namespace tlstap::http {
 
 struct Header {
-  std::string name;   // as sent (HTTP/1) or as decoded (HTTP/2, lower case)
+  std::string name;  // as sent (HTTP/1) or as decoded (HTTP/2, lower case)
   std::string value;
 };
 using Headers = std::vector<Header>;  // ordered, repeated names kept
@@ -25,19 +25,19 @@ struct Body {
 // One half of an exchange.
 struct Message {
   Headers headers;
-  Headers trailers;             // chunked trailers, HTTP/2 trailing HEADERS (gRPC status)
+  Headers trailers;  // chunked trailers, HTTP/2 trailing HEADERS (gRPC status)
   Body body;
-  uint64_t first_ts_ns = 0;     // the record that held the message's first byte
-  uint64_t last_ts_ns = 0;      // the record that held its last byte
-  bool complete = false;        // its end was seen (not cut by close, reset or loss)
+  uint64_t first_ts_ns = 0;  // the record that held the message's first byte
+  uint64_t last_ts_ns = 0;   // the record that held its last byte
+  bool complete = false;     // its end was seen (not cut by close, reset or loss)
 };
 
 struct Grpc {
-  std::string service;          // from :path /pkg.Service/Method
+  std::string service;  // from :path /pkg.Service/Method
   std::string method;
-  std::optional<int> status;    // grpc-status from the trailers (or trailers-only headers)
-  std::string message;          // grpc-message, percent-decoded
-  uint64_t request_messages = 0;   // length-prefixed messages counted in each direction
+  std::optional<int> status;      // grpc-status from the trailers (or trailers-only headers)
+  std::string message;            // grpc-message, percent-decoded
+  uint64_t request_messages = 0;  // length-prefixed messages counted in each direction
   uint64_t response_messages = 0;
 };
 
@@ -54,7 +54,7 @@ struct Exchange {
   std::vector<int> informational;  // 1xx statuses seen before the final response
   Message request;
   Message response;
-  std::optional<Grpc> grpc;        // content-type application/grpc*
+  std::optional<Grpc> grpc;  // content-type application/grpc*
   // Why the exchange is reported without a complete response, or what stopped parsing:
   // "connection closed", "stream reset", "goaway", "upgrade", "connect", "data lost" ...
   // Empty for a complete exchange.
@@ -64,17 +64,17 @@ struct Exchange {
 // A stretch of a direction the parser could not use: bytes it skipped to resync after loss
 // or garbage, or HTTP/2 streams whose headers could not be decoded (HPACK state unknown).
 struct Skip {
-  bool requests = true;            // in the direction that carries requests
+  bool requests = true;  // in the direction that carries requests
   uint64_t bytes = 0;
-  std::string reason;              // "data lost", "not http", "hpack state unknown", ...
-  std::vector<uint32_t> streams;   // HTTP/2: the streams this concerns, if known
+  std::string reason;             // "data lost", "not http", "hpack state unknown", ...
+  std::vector<uint32_t> streams;  // HTTP/2: the streams this concerns, if known
 };
 
 // Bounds on what one connection's parser holds. Passed in, never global.
 struct Limits {
-  size_t body_bytes = 4096;              // --body-bytes
-  size_t max_header_bytes = 64 * 1024;   // a header block larger than this is skipped
-  size_t max_pending_exchanges = 128;    // pipelined requests / open streams awaiting a response
+  size_t body_bytes = 4096;                // --body-bytes
+  size_t max_header_bytes = 64 * 1024;     // a header block larger than this is skipped
+  size_t max_pending_exchanges = 128;      // pipelined requests / open streams awaiting a response
   size_t max_buffered_bytes = 256 * 1024;  // partial message bytes held per direction
 };
 
