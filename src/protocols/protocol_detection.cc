@@ -2,6 +2,7 @@
 
 #include "protocols/http1/http1_parser.h"
 #include "protocols/http1/http1_syntax.h"
+#include "protocols/http2/http2_parser.h"
 
 namespace tlstap::http {
 
@@ -24,7 +25,7 @@ std::unique_ptr<ProtocolParser> make_protocol_parser(Protocol protocol, const Li
                                                      ParserEvents events) {
   switch (protocol) {
     case Protocol::http1: return std::make_unique<Http1Parser>(limits, std::move(events));
-    case Protocol::http2: return nullptr;  // the HTTP/2 parser plugs in here
+    case Protocol::http2: return std::make_unique<http2::Http2Parser>(limits, std::move(events));
   }
   return nullptr;
 }
