@@ -83,9 +83,9 @@ http {{
   }}
 }}
 """)
-        nginx = harness.track(subprocess.Popen(
-            ["nginx", "-p", logs, "-c", conf, "-g", "daemon off;"],
-            stderr=open(self.work.file("nginx.stderr"), "w")))
+        with open(self.work.file("nginx.stderr"), "w") as stderr:
+            nginx = harness.track(subprocess.Popen(
+                ["nginx", "-p", logs, "-c", conf, "-g", "daemon off;"], stderr=stderr))
         harness.wait_for_port(port)
         return nginx
 
