@@ -140,6 +140,46 @@ http {{
             self.assertEqual(record["resp_body_len"], len(content))
             self.assertEqual(body(record, "resp_"), content[:BODY_BYTES])
 
+    def test_truncated_reads_never_give_a_wrong_header(self):
+        """--max-bytes cuts curl's large reads: the HTTP/2 view gets gaps of known size. What
+        it reports must still be exactly what curl saw, or be absent."""
+        root = self.work.file("www")
+        os.makedirs(root)
+        files = {"/big1.bin": os.urandom(60_000), "/small.txt": b"small\n",
+                 "/big2.bin": os.urandom(60_000)}
+        for path, content in files.items():
+            harness.write_bytes(root + path, content)
+        port = harness.free_port()
+        nginx = self.start_nginx(port, root)
+        curl = ["curl", "-sk", "--http2", "-v"]
+        for i, path in enumerate(files):
+            curl += ["-o", self.work.file(f"out{i}"), f"https://127.0.0.1:{port}{path}"]
+        tracer = harness.Tracer(self.work, "--http", "--max-bytes", "1500", command=curl)
+        records = tracer.wait()
+        nginx.terminate()
+        nginx.wait(timeout=30)
+        self.assertEqual(tracer.returncode, 0, tracer.stderr())
+        curl_pid = harness.data_records(records)[0]["pid"]
+        self.assertTrue([r for r in harness.data_records(records, curl_pid) if r["truncated"]])
+        seen = {e["path"]: e for e in curl_exchanges(tracer.stderr())}
+        got = http_records(records, curl_pid)
+        # curl's requests are small (never cut): every exchange is reported with its request.
+        self.assertEqual([r["path"] for r in got], list(files))
+        for record in got:
+            content, expected = files[record["path"]], seen[record["path"]]
+            self.assertEqual(record["method"], "GET")
+            self.assertEqual(pairs(record["req_headers"]),
+                             [h for h in expected["request"] if h[0] != "Host"])
+            if "status" in record:
+                self.assertEqual(record["status"], 200)
+                self.assertEqual(pairs(record["resp_headers"]), expected["response"])
+            else:
+                self.assertIn("hpack state unknown", record["note"])
+            self.assertTrue(content.startswith(body(record, "resp_")), record["path"])
+        skips = [r for r in records if r["type"] == "http_skip" and r["pid"] == curl_pid]
+        self.assertTrue(skips)
+        self.assertEqual({r["dir"] for r in skips}, {"read"})
+
     def test_node_grpc_calls(self):
         node = shutil.which("node") or shutil.which("nodejs")
         self.assertIsNotNone(node, "node is not installed")
