@@ -611,6 +611,34 @@ TEST(Http2Parser, ContentEncodingAndBodyLimit) {
   EXPECT_EQ(got.exchanges[0].response.body.first_bytes, std::string("\x1f\x8b\x08\x00", 4));
 }
 
+TEST(Http2Parser, InformationalResponsesAndRequestTrailers) {
+  Conversation c;
+  c.requests += test::frame(
+      test::HEADERS, test::END_HEADERS, 1,
+      c.client_hpack.encode({{":method", "POST"}, {":scheme", "https"}, {":path", "/up"}}));
+  c.requests += test::frame(test::DATA, 0, 1, "part");
+  c.requests += test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 1,
+                            c.client_hpack.encode({{"x-checksum", "abc"}}));
+  c.responses +=
+      test::frame(test::HEADERS, test::END_HEADERS, 1, c.server_hpack.encode({{":status", "100"}}));
+  c.responses += test::frame(test::HEADERS, test::END_HEADERS, 1,
+                             c.server_hpack.encode({{":status", "103"}, {"link", "</a.css>"}}));
+  c.responses += test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 1,
+                             c.server_hpack.encode({{":status", "201"}, {"location", "/up/1"}}));
+  Collected got;
+  Http2Parser parser({}, collect(got));
+  parser.feed(Side::requests, c.requests, 1);
+  parser.feed(Side::responses, c.responses, 2);
+  ASSERT_EQ(got.exchanges.size(), 1u);
+  const http::Exchange& e = got.exchanges[0];
+  EXPECT_EQ(e.informational, (std::vector<int>{100, 103}));
+  EXPECT_EQ(e.status, 201);
+  EXPECT_EQ(fields(e.response.headers), Fields({{"location", "/up/1"}}));
+  EXPECT_EQ(e.request.body.first_bytes, "part");
+  EXPECT_EQ(fields(e.request.trailers), Fields({{"x-checksum", "abc"}}));
+  EXPECT_EQ(e.note, "");
+}
+
 TEST(Http2Parser, CorruptHpackIsNeverGuessed) {
   Conversation c;
   // Stream 1's block fills the encoder's table, then ends in an index beyond both tables;

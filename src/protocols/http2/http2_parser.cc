@@ -11,6 +11,7 @@ using http::Side;
 namespace {
 
 constexpr size_t kMaxAnnouncedSettings = 16;  // unacknowledged SETTINGS frames tracked
+constexpr size_t kMaxInformational = 16;      // 1xx statuses kept per exchange
 
 bool is_type(const FrameHeader& frame, FrameType type) {
   return frame.type == static_cast<uint8_t>(type);
@@ -492,7 +493,8 @@ void Http2Parser::apply_response_headers(Stream& s, http::Headers headers) {
       regular.push_back(std::move(h));
   }
   if (status && *status >= 100 && *status < 200) {
-    ex.informational.push_back(*status);
+    // Bounded: a peer may send any number of 1xx responses before the final one.
+    if (ex.informational.size() < kMaxInformational) ex.informational.push_back(*status);
     return;
   }
   s.final_response = true;
