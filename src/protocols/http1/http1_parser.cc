@@ -10,6 +10,8 @@ namespace {
 
 constexpr size_t kMaxChunkLine = 4096;     // chunk size plus extensions
 constexpr size_t kResyncStep = 64 * 1024;  // bytes scanned at a time while resyncing
+constexpr std::string_view kHeadOverLimit =
+    "header block over the limit: its fields and body are not shown";
 
 std::string_view without_line_ending(std::string_view line) {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
@@ -140,6 +142,19 @@ void Http1Parser::head_step(Side side, std::string_view& input, std::string& car
   if (end == std::string::npos) {
     input.remove_prefix(take);
     if (h.buf.size() > limits_.max_header_bytes) {
+      // A message began (its start line was read): it is still paired, said to be cut, so
+      // that the next response is not given to the wrong request.
+      if (h.start_line_checked) {
+        std::string held = std::move(h.buf);
+        std::string_view line =
+            without_line_ending(std::string_view(held).substr(0, held.find('\n') + 1));
+        if (side == Side::requests) {
+          on_request_head(line, {}, ts, false);
+        } else {
+          on_response_head(line, {}, ts, false);
+        }
+        h.buf = std::move(held);
+      }
       rescan_held(side, input, carry, "header block over the limit");
     }
     return;
@@ -272,8 +287,8 @@ void Http1Parser::resync_step(Side side, std::string_view& input, std::string& c
   h.buf.clear();
 }
 
-void Http1Parser::on_request_head(std::string_view start_line, Headers headers, uint64_t ts) {
-  (void)ts;
+void Http1Parser::on_request_head(std::string_view start_line, Headers headers, uint64_t ts,
+                                  bool whole) {
   std::optional<h1::RequestLine> line = h1::parse_request_line(start_line);
   Pending p;
   Exchange& e = p.exchange;
@@ -302,16 +317,22 @@ void Http1Parser::on_request_head(std::string_view start_line, Headers headers, 
     current_request_ = &*unpaired_request_;
   }
   requests_.message = &current_request_->exchange.request;
+  if (!whole) {
+    set_note(current_request_->exchange, kHeadOverLimit);
+    cut_message(Side::requests, kHeadOverLimit);
+    return;
+  }
   // A request without Content-Length or chunked coding has no body (RFC 9112 6.3).
   frame_body(Side::requests, current_request_->exchange.request.headers, false, ts);
 }
 
-void Http1Parser::on_response_head(std::string_view start_line, Headers headers, uint64_t ts) {
+void Http1Parser::on_response_head(std::string_view start_line, Headers headers, uint64_t ts,
+                                   bool whole) {
   std::optional<h1::StatusLine> line = h1::parse_status_line(start_line);
   int status = line->status;
   Pending* target = answered_ < pending_.size() ? &pending_[answered_] : nullptr;
   Half& h = responses_;
-  if (status >= 100 && status < 200 && status != 101) {
+  if (whole && status >= 100 && status < 200 && status != 101) {
     // 100 Continue, 103 Early Hints...: the exchange waits for its final response.
     if (target) {
       target->exchange.informational.push_back(status);
@@ -336,6 +357,11 @@ void Http1Parser::on_response_head(std::string_view start_line, Headers headers,
     scratch_response_ = Message{};
     scratch_response_.headers = std::move(headers);
     h.message = &scratch_response_;
+  }
+  if (!whole) {
+    // Its framing is in the headers not read: the response side has lost its place.
+    malformed(Side::responses, kHeadOverLimit);
+    return;
   }
 
   if (status == 101) {

@@ -88,8 +88,11 @@ class Http1Parser final : public ProtocolParser {
   void line_step(Side side, std::string_view& input, std::string& carry, uint64_t ts);
   void resync_step(Side side, std::string_view& input, std::string& carry, uint64_t ts);
 
-  void on_request_head(std::string_view start_line, Headers headers, uint64_t ts);
-  void on_response_head(std::string_view start_line, Headers headers, uint64_t ts);
+  // `whole`: false when the header block was over the limit (only the start line is known).
+  void on_request_head(std::string_view start_line, Headers headers, uint64_t ts,
+                       bool whole = true);
+  void on_response_head(std::string_view start_line, Headers headers, uint64_t ts,
+                        bool whole = true);
   // Content-Length / Transfer-Encoding framing of the message whose head was just read.
   void frame_body(Side side, const Headers& headers, bool until_close_allowed, uint64_t ts);
   void add_body(Half& h, std::string_view bytes);
