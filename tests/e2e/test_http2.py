@@ -180,6 +180,36 @@ http {{
         self.assertTrue(skips)
         self.assertEqual({r["dir"] for r in skips}, {"read"})
 
+    def test_connection_older_than_tlstap_is_not_decoded(self):
+        """An HTTP/2 connection that began before tlstap: without its preface nothing proves
+        where frames start (or what the HPACK tables hold), so it gets no HTTP/2 view - no
+        exchange at all rather than a possibly wrong one. Its data records are still there."""
+        node = shutil.which("node") or shutil.which("nodejs")
+        self.assertIsNotNone(node, "node is not installed")
+        peers = os.path.join(harness.PROGS, "node_peers.js")
+        port = harness.free_port()
+        ready, started, go = (self.work.file(n) for n in ("ready", "started", "go"))
+        server = harness.track(subprocess.Popen([node, peers, "http2-server", str(port),
+                                                 self.work.cert, self.work.key, ready,
+                                                 self.work.file("server.json"), "3"]))
+        harness.wait_for(lambda: os.path.exists(ready), 10, "node http2 server to listen")
+        client = harness.track(subprocess.Popen([node, peers, "http2-session", str(port),
+                                                 started, go, self.work.file("client.json")]))
+        harness.wait_for(lambda: os.path.exists(started), 10, "the first request")
+        lport = int(harness.read_bytes(started))
+        tracer = harness.Tracer(self.work, "--http", "--port", str(port))
+        harness.write_bytes(go, b"")
+        self.assertEqual(client.wait(timeout=60), 0)
+        self.assertEqual(server.wait(timeout=60), 0)
+        records = tracer.stop()
+        with open(self.work.file("client.json")) as f:
+            self.assertEqual(sorted(json.load(f)["replies"]), ["/one", "/three", "/two"])
+        client_records = harness.data_records(records, client.pid)
+        self.assertTrue([r for r in client_records if r["dir"] == "write"])
+        self.assertEqual({(r["lport"], r.get("midstream")) for r in client_records},
+                         {(lport, True)})
+        self.assertEqual([r for r in records if r["type"] == "http"], [])
+
     def test_node_grpc_calls(self):
         node = shutil.which("node") or shutil.which("nodejs")
         self.assertIsNotNone(node, "node is not installed")

@@ -8,6 +8,9 @@
 //                                the report lists each request's client port, body and reply
 //   fetch PORT BODY REPORT       fetch() POSTs BODY, then GETs /get, on new connections
 //   http2-server PORT CERT KEY READY REPORT COUNT / http2-client PORT REPORT
+//   http2-session PORT STARTED GO REPORT
+//                                one HTTP/2 connection: GET /one, then (STARTED written) waits
+//                                for the file GO, then GET /two and /three on it
 //   grpc-server PORT CERT KEY READY REPORT / grpc-client PORT REPORT
 //                                two gRPC-shaped calls on one HTTP/2 connection (no gRPC
 //                                library: the http2 module with length-prefixed messages):
@@ -121,6 +124,31 @@ if (mode === 'tls-connect') {
     });
     stream.end();
   }
+} else if (mode === 'http2-session') {
+  const [port, started, go, reportPath] = args;
+  const session = http2.connect(`https://127.0.0.1:${port}`, {rejectUnauthorized: false});
+  const replies = {};
+  const get = (path, next) => {
+    const stream = session.request({':path': path, ':method': 'GET'});
+    const chunks = [];
+    stream.on('data', (c) => chunks.push(c));
+    stream.on('end', () => {
+      replies[path] = Buffer.concat(chunks).toString('base64');
+      next();
+    });
+    stream.end();
+  };
+  get('/one', () => {
+    fs.writeFileSync(started, String(session.socket.localPort));
+    const wait = setInterval(() => {
+      if (!fs.existsSync(go)) return;
+      clearInterval(wait);
+      get('/two', () => get('/three', () => {
+        fs.writeFileSync(reportPath, JSON.stringify({lport: session.socket.localPort, replies}));
+        session.close();
+      }));
+    }, 20);
+  });
 } else if (mode === 'grpc-server') {
   const [port, cert, key, ready, reportPath] = args;
   const server = http2.createSecureServer({cert: fs.readFileSync(cert), key: fs.readFileSync(key)});
