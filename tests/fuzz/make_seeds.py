@@ -307,3 +307,56 @@ write("fuzz_http2", "gaps",
 write("fuzz_http2_gaps", "counting", bytes(range(256)))
 write("fuzz_http2_gaps", "ones", b"\xff" * 200)
 write("fuzz_http2_gaps", "mixed", bytes((i * 37 + 11) % 256 for i in range(300)))
+
+# --- fuzz_http1 ------------------------------------------------------------------------------
+def http1_input(ops, body_bytes=64, header_units=16, pending=3, shape=0):
+    """Configuration bytes, then (op, payload) pairs as fuzz_http1.cc documents them."""
+    out = bytes([body_bytes // 8, header_units, pending - 1, shape])
+    for op, payload in ops:
+        if op in (0, 1):
+            for i in range(0, len(payload), 255):  # records of at most 255 bytes
+                piece = payload[i:i + 255]
+                out += bytes([op, len(piece)]) + piece
+        elif op in (2, 3):
+            out += bytes([op, payload])
+        elif op in (4, 5):
+            length, data = payload
+            out += bytes([op, length, len(data)]) + data
+        elif op == 6:
+            out += bytes([6])
+    return out
+
+
+REQ, RESP = 0, 1
+get = b"GET /a HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n"
+ok = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+chunked_post = (b"POST /orders HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"5;x=y\r\nhello\r\n0\r\nX-Sum: 1\r\n\r\n")
+created = b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+write("fuzz_http1", "keep_alive", http1_input(
+    [(REQ, get), (RESP, ok), (REQ, chunked_post), (RESP, created), (6, None)]))
+write("fuzz_http1", "pipelined", http1_input(
+    [(REQ, get * 3), (RESP, ok + b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n" + ok)]))
+write("fuzz_http1", "continue_and_hints", http1_input(
+    [(REQ, b"PUT /p HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"),
+     (RESP, b"HTTP/1.1 100 Continue\r\n\r\n"), (REQ, b"data"),
+     (RESP, b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n")],
+    shape=1))
+write("fuzz_http1", "head_and_close_delimited", http1_input(
+    [(REQ, b"HEAD / HTTP/1.1\r\n\r\nGET /old HTTP/1.0\r\n\r\n"),
+     (RESP, b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nHTTP/1.0 200 OK\r\n\r\nuntil close"),
+     (6, None)], shape=2))
+write("fuzz_http1", "upgrade", http1_input(
+    [(REQ, b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi"),
+     (RESP, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x00"),
+     (6, None)]))
+write("fuzz_http1", "connect", http1_input(
+    [(REQ, b"CONNECT db:5432 HTTP/1.1\r\n\r\n"),
+     (RESP, b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"),
+     (REQ, get), (RESP, ok)]))
+write("fuzz_http1", "gaps_and_truncation", http1_input(
+    [(REQ, get + get), (4, (len(ok) + 20, ok[:20])), (3, 40), (RESP, b"tail\r\n" + ok),
+     (2, 17), (REQ, get), (RESP, ok), (6, None)], body_bytes=8, shape=4))
+write("fuzz_http1", "garbage", http1_input(
+    [(REQ, b"\x16\x03\x01\x00junk\r\nmore\r\n" + get), (RESP, b"SSH-2.0\r\n" + ok)],
+    header_units=1, pending=1))

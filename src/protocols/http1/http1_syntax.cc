@@ -51,6 +51,7 @@ std::optional<StatusLine> parse_status_line(std::string_view line) {
   StatusLine s;
   s.version = line.substr(5, 3);
   s.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+  if (s.status < 100) return std::nullopt;  // RFC 9110 15: the first digit is the class, 1-5+
   if (line.size() > 12) {
     if (line[12] != ' ') return std::nullopt;
     s.reason = line.substr(13);
