@@ -8,6 +8,8 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libclang-rt-14-dev clang-format
   # decoding Go functions to find their RET instructions
   libcapstone-dev
+  # HPACK (HTTP/2 header compression) for the HTTP/2 view; nginx serves HTTP/2 in its e2e test
+  libnghttp2-dev nginx
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real TLS peers the e2e tests drive

@@ -31,6 +31,7 @@
 #include "output/output_stream.h"
 #include "output/pcapng_sink.h"
 #include "output/sinks.h"
+#include "views/http_view_sink.h"
 
 namespace tlstap {
 namespace {
@@ -137,6 +138,28 @@ void print_pcapng_summary(const PcapngSink& sink, const OutputStream& out) {
   fmt::print(stderr, "{}\n", line);
 }
 
+HttpViewOptions http_view_options(const Options& options) {
+  HttpViewOptions view;
+  view.http_only = options.http_only;
+  view.limits.body_bytes = options.body_bytes;
+  return view;
+}
+
+// A separate line: scripts parse the summary line above.
+void print_http_summary(const HttpViewCounts& counts) {
+  std::string line = fmt::format(
+      "tlstap: http: {} exchanges reported on {} connections, {} bytes "
+      "skipped in {} places",
+      counts.exchanges, counts.connections_parsed, counts.skipped_bytes, counts.skips);
+  if (counts.connections_not_parsed > 0) {
+    line += fmt::format(
+        "; {} records of connections over the limit of parsed connections were "
+        "not parsed",
+        counts.connections_not_parsed);
+  }
+  fmt::print(stderr, "{}\n", line);
+}
+
 }  // namespace
 
 int run_trace_session(const Options& options) {
@@ -200,10 +223,19 @@ int run_trace_session(const Options& options) {
   }
   std::unique_ptr<RecordSink> encoder =
       records_out ? make_sink(options.format, *records_out) : nullptr;
+  // --http: the protocol view in front of the text/JSON encoder; the capture gets every data
+  // record whatever --http-only says. The counts are taken before both: the summary counts
+  // every data record captured, shown or not.
+  std::optional<HttpViewSink> http_view;
+  if (encoder && options.http) http_view.emplace(*encoder, http_view_options(options));
   std::optional<PcapngSink> pcapng;
   if (pcapng_out) pcapng.emplace(*pcapng_out);
   std::vector<RecordSink*> outputs;
-  if (encoder) outputs.push_back(encoder.get());
+  if (http_view) {
+    outputs.push_back(&*http_view);
+  } else if (encoder) {
+    outputs.push_back(encoder.get());
+  }
   if (pcapng) outputs.push_back(&*pcapng);
   FanOutSink all_outputs(std::move(outputs));
   CountingSink counting(all_outputs);
@@ -368,6 +400,7 @@ int run_trace_session(const Options& options) {
   }
   reassembler.finish_all();
   losses.report_new_losses();
+  if (http_view) http_view->finish(wall_clock.from_monotonic(clock_ns(CLOCK_MONOTONIC)));
   if (records_out) records_out->sync();
   if (pcapng_out) pcapng_out->sync();
 
@@ -386,6 +419,7 @@ int run_trace_session(const Options& options) {
     print_summary(counting.counts(), discovery.attached_count(), losses.process_events_lost());
     if (records_out) print_queue_summary(records_out->queue_stats());
     if (pcapng) print_pcapng_summary(*pcapng, *pcapng_out);
+    if (http_view) print_http_summary(http_view->counts());
   }
   // A file first found in a running process's maps was attached after that process could
   // use it: what it did before is missing. Said even with -q.

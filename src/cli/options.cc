@@ -72,6 +72,13 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
                      "scheduling priority of tlstap, -20..19 (default -10: ahead of the traced "
                      "processes, so it keeps up with them)")
           ->check(CLI::Range(-20, 19));
+  app.add_flag("--http", options.http,
+               "add HTTP exchange views: requests paired with responses, with latency");
+  app.add_flag("--http-only", options.http_only,
+               "HTTP exchange views instead of data records (implies --http)");
+  std::string body_bytes = "4096";
+  CLI::Option* body_bytes_option = app.add_option(
+      "--body-bytes", body_bytes, "first bytes of each HTTP body shown by --http (default 4096)");
   app.add_flag("-q,--quiet", options.quiet, "no exit summary");
   app.add_flag("-v,--verbose", options.verbose, "libbpf and attach diagnostics on stderr");
   app.add_option("command", options.command, "run COMMAND (after --), trace it and its children");
@@ -95,6 +102,17 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
     return Error{""};
   }
   options.nice_given = nice->count() > 0;
+  if (options.http_only) options.http = true;
+  std::optional<uint64_t> body = parse_byte_size(body_bytes);
+  if (!body || *body > (16 << 20)) {
+    exit_code = 2;
+    return Error{"--body-bytes: expected a size from 0 to 16M, like 4096 or 64K"};
+  }
+  if (body_bytes_option->count() > 0 && !options.http) {
+    exit_code = 2;
+    return Error{"--body-bytes applies to the HTTP views: add --http or --http-only"};
+  }
+  options.body_bytes = *body;
   options.format = format == "json"  ? OutputFormat::json
                    : format == "hex" ? OutputFormat::hex
                                      : OutputFormat::text;

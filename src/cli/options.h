@@ -38,6 +38,9 @@ struct Options {
   bool nice_given = false;  // --nice was on the command line: failing to apply it is said
   bool quiet = false;
   bool verbose = false;
+  bool http = false;           // --http: protocol views
+  bool http_only = false;      // --http-only: protocol views instead of data records
+  uint64_t body_bytes = 4096;  // --body-bytes: first bytes of each body shown by the views
 };
 
 // Parses argv. On --help or a usage error returns an Error with exit_code set; CLI11 has

@@ -27,6 +27,12 @@ class ConnectionFilterSink : public RecordSink {
   void close(const CloseRecord& record) override {
     if (record.connection && matches(*record.connection)) next_.close(record);
   }
+  void http(const HttpRecord& record) override {
+    if (matches(*record.connection)) next_.http(record);
+  }
+  void http_skip(const HttpSkipRecord& record) override {
+    if (matches(*record.connection)) next_.http_skip(record);
+  }
 
  protected:
   virtual bool matches(const Connection& connection) const = 0;

@@ -41,6 +41,8 @@ class CountingSink final : public RecordSink {
     counts_.closed_connections++;
     next_.close(record);
   }
+  void http(const HttpRecord& record) override { next_.http(record); }
+  void http_skip(const HttpSkipRecord& record) override { next_.http_skip(record); }
   const TraceCounts& counts() const { return counts_; }
 
  private:

@@ -21,6 +21,12 @@ class FanOutSink final : public RecordSink {
   void close(const CloseRecord& record) override {
     for (RecordSink* sink : sinks_) sink->close(record);
   }
+  void http(const HttpRecord& record) override {
+    for (RecordSink* sink : sinks_) sink->http(record);
+  }
+  void http_skip(const HttpSkipRecord& record) override {
+    for (RecordSink* sink : sinks_) sink->http_skip(record);
+  }
 
  private:
   std::vector<RecordSink*> sinks_;

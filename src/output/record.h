@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "protocols/http_exchange.h"
+
 namespace tlstap {
 
 struct Connection;
@@ -55,6 +57,26 @@ struct CloseRecord {
   const Connection* connection = nullptr;
 };
 
+// One HTTP exchange a protocol view parsed from a connection (--http).
+struct HttpRecord {
+  const http::Exchange* exchange = nullptr;
+  uint64_t ts_ns = 0;  // when it was reported: the last byte of the exchange seen
+  uint32_t pid = 0;
+  std::string_view comm;
+  const Connection* connection = nullptr;  // never null
+};
+
+// Bytes of a connection a protocol view could not parse (loss, not HTTP, after a protocol
+// switch), or HTTP/2 streams it could not decode.
+struct HttpSkipRecord {
+  const http::Skip* skip = nullptr;
+  uint64_t ts_ns = 0;
+  uint32_t pid = 0;
+  std::string_view comm;
+  const Connection* connection = nullptr;  // never null
+  Direction direction = Direction::read;   // the direction the skipped bytes travelled
+};
+
 class RecordSink {
  public:
   virtual ~RecordSink() = default;
@@ -62,6 +84,10 @@ class RecordSink {
   virtual void lost(const LostRecord& record) = 0;
   // Sinks with nothing to say about a connection's end need not override this.
   virtual void close(const CloseRecord& record) { (void)record; }
+  // Protocol views (--http); sinks that do not show them need not override these. A sink
+  // that passes records on to another forwards them.
+  virtual void http(const HttpRecord& record) { (void)record; }
+  virtual void http_skip(const HttpSkipRecord& record) { (void)record; }
 };
 
 std::string_view direction_name(Direction direction);

@@ -62,6 +62,81 @@ class TextSink final : public RecordSink {
     out_.flush_if_full();
   }
 
+  // One block per exchange: a summary line (time, process, connection, request, status,
+  // latency), then the request's header fields (>), the response's (<), body sizes and
+  // their first bytes, terminal-safe.
+  void http(const HttpRecord& r) override {
+    const http::Exchange& e = *r.exchange;
+    std::string& b = out_.buffer();
+    append_clock(b, e.request.first_ts_ns ? e.request.first_ts_ns : r.ts_ns);
+    b += ' ';
+    append_terminal_safe_field(b, r.comm);
+    fmt::format_to(std::back_inserter(b), "[{}] ", r.pid);
+    append_endpoints(b, *r.connection, " -> ");
+    fmt::format_to(std::back_inserter(b), " {} HTTP/{}", role_name(r.connection->role), e.version);
+    if (e.stream) fmt::format_to(std::back_inserter(b), " stream {}", *e.stream);
+    b += ' ';
+    append_terminal_safe_field(b, e.method.empty() ? std::string_view("?") : e.method);
+    b += ' ';
+    append_terminal_safe_field(b, e.path.empty() ? std::string_view("?") : e.path);
+    if (e.status) {
+      fmt::format_to(std::back_inserter(b), " -> {}", *e.status);
+      if (!e.reason.empty()) {
+        b += ' ';
+        append_terminal_safe_field(b, e.reason);
+      }
+      if (e.request.first_ts_ns && e.response.first_ts_ns >= e.request.first_ts_ns) {
+        fmt::format_to(std::back_inserter(b), " {:.3f} ms",
+                       static_cast<double>(e.response.first_ts_ns - e.request.first_ts_ns) / 1e6);
+      }
+    } else {
+      b += " -> (no response)";
+    }
+    b += '\n';
+    if (!e.note.empty()) {
+      b += "  note: ";
+      append_terminal_safe_field(b, e.note);
+      b += '\n';
+    }
+    if (e.grpc) {
+      b += "  grpc: ";
+      append_terminal_safe_field(b, e.grpc->service);
+      b += '/';
+      append_terminal_safe_field(b, e.grpc->method);
+      if (e.grpc->status) fmt::format_to(std::back_inserter(b), " status {}", *e.grpc->status);
+      if (!e.grpc->message.empty()) {
+        b += " message ";
+        append_terminal_safe_field(b, e.grpc->message);
+      }
+      b += '\n';
+    }
+    for (int status : e.informational) fmt::format_to(std::back_inserter(b), "  < {}\n", status);
+    append_message(b, "request", "> ", e.request);
+    if (e.status) append_message(b, "response", "< ", e.response);
+    b += '\n';
+    out_.record_done();
+    out_.flush_if_full();
+  }
+
+  void http_skip(const HttpSkipRecord& r) override {
+    std::string& b = out_.buffer();
+    append_clock(b, r.ts_ns);
+    b += ' ';
+    append_terminal_safe_field(b, r.comm);
+    fmt::format_to(std::back_inserter(b), "[{}] ", r.pid);
+    append_endpoints(b, *r.connection, r.direction == Direction::write ? " -> " : " <- ");
+    fmt::format_to(std::back_inserter(b), " http: skipped {} {} bytes ({}): ", r.skip->bytes,
+                   r.skip->requests ? "request" : "response", direction_name(r.direction));
+    append_terminal_safe_field(b, r.skip->reason);
+    if (!r.skip->streams.empty()) {
+      b += "; streams";
+      for (uint32_t stream : r.skip->streams) fmt::format_to(std::back_inserter(b), " {}", stream);
+    }
+    b += "\n\n";
+    out_.record_done();
+    out_.flush_if_full();
+  }
+
   void lost(const LostRecord& r) override {
     std::string& b = out_.buffer();
     if (r.unseen_call) {
@@ -105,6 +180,45 @@ class TextSink final : public RecordSink {
       b += "?";
     } else {
       endpoint(c.raddr, c.rport);
+    }
+  }
+
+  void append_message(std::string& b, std::string_view what, std::string_view mark,
+                      const http::Message& m) {
+    for (const http::Header& h : m.headers) {
+      b += "  ";
+      b += mark;
+      append_terminal_safe_field(b, h.name);
+      b += ": ";
+      append_terminal_safe_field(b, h.value);
+      b += '\n';
+    }
+    fmt::format_to(std::back_inserter(b), "  {} body: {} bytes", what, m.body.len);
+    if (!m.body.encoding.empty()) {
+      b += ", ";
+      append_terminal_safe_field(b, m.body.encoding);
+      b += "-encoded, shown as is";
+    }
+    if (m.body.first_bytes.size() < m.body.len) {
+      fmt::format_to(std::back_inserter(b), ", first {} shown", m.body.first_bytes.size());
+    }
+    b += m.body.first_bytes.empty() ? "\n" : ":\n";
+    if (!m.body.first_bytes.empty()) {
+      if (hex_) {
+        append_hexdump(b, m.body.first_bytes);
+      } else {
+        append_terminal_safe(b, m.body.first_bytes);
+        if (m.body.first_bytes.back() != '\n') b += '\n';
+      }
+    }
+    for (const http::Header& h : m.trailers) {
+      b += "  ";
+      b += mark;
+      b += "(trailer) ";
+      append_terminal_safe_field(b, h.name);
+      b += ": ";
+      append_terminal_safe_field(b, h.value);
+      b += '\n';
     }
   }
 

@@ -88,7 +88,7 @@ class PcapngTest(unittest.TestCase):
     def start_http11_server(self, port, address="127.0.0.1"):
         ready = self.work.file(f"ready-{port}")
         server = harness.track(subprocess.Popen(
-            [harness.PYTHON, os.path.join(PROGS, "http11_server.py"), address, str(port),
+            [harness.PYTHON, os.path.join(PROGS, "http11_echo_server.py"), address, str(port),
              self.work.cert, self.work.key, ready]))
         harness.wait_for(lambda: os.path.exists(ready) or server.poll() is not None, 10,
                          "server to listen")

@@ -258,3 +258,126 @@ write("fuzz_tcp_synthesizer", "gaps_and_truncation",
 write("fuzz_tcp_synthesizer", "unix_and_ipv6",
       synth_op(0, 3, data=b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".ljust(32, b"\0"))
       + synth_op(0, 4, write=True, data=bytes(255 * 16)[:1600]) + synth_op(12, 3))
+
+
+# --- fuzz_http2 ----------------------------------------------------------------------------
+# Operations on one connection (format at the top of fuzz_http2.cc); HPACK written by hand:
+# static-table indexes, literals with incremental indexing (then referred to by dynamic
+# index), literals without indexing.
+def h2_limits(body=64, header=0xff, pending=8, buffered=0xff):
+    return bytes([body, header, pending, buffered])
+
+
+def h2_op(side, kind, data=b"", n=None):
+    ctrl = (1 if side == "responses" else 0) | kind << 1
+    length = len(data) if n is None else n
+    return bytes([ctrl]) + struct.pack("<H", length) + data
+
+
+def h2_frame(ftype, flags, stream, payload):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
+        struct.pack(">I", stream) + payload
+
+
+def hpack_literal(name, value, indexing=True):
+    return bytes([0x40 if indexing else 0x00, len(name)]) + name + bytes([len(value)]) + value
+
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+H2_SETTINGS = h2_frame(4, 0, 0, struct.pack(">HI", 1, 4096) + struct.pack(">HI", 5, 16384))
+H2_ACK = h2_frame(4, 1, 0, b"")
+# :method GET, :scheme https, :path /, :authority (literal, indexed as 62)
+H2_GET = bytes([0x82, 0x87, 0x84]) + hpack_literal(b":authority", b"example.com")
+H2_GET_AGAIN = bytes([0x82, 0x87, 0x84, 0xbe])  # the authority from the dynamic table
+H2_OK = bytes([0x88]) + hpack_literal(b"content-type", b"text/plain", indexing=False)
+h2_requests = H2_PREFACE + H2_SETTINGS + H2_ACK + h2_frame(1, 5, 1, H2_GET) + \
+    h2_frame(1, 5, 3, H2_GET_AGAIN)
+h2_responses = H2_SETTINGS + H2_ACK + h2_frame(1, 4, 1, H2_OK) + h2_frame(0, 0, 1, b"hello ") + \
+    h2_frame(1, 4, 3, bytes([0x88])) + h2_frame(0, 1, 1, b"world") + \
+    h2_frame(0, 9, 3, b"\x02ok\0\0")
+write("fuzz_http2", "two_streams",
+      h2_limits() + h2_op("requests", 0, h2_requests) + h2_op("responses", 0, h2_responses) +
+      h2_op("requests", 3))
+write("fuzz_http2", "continuation_and_reset",
+      h2_limits() + h2_op("requests", 0, H2_PREFACE + H2_SETTINGS + h2_frame(1, 0, 1, H2_GET[:2]) +
+                          h2_frame(9, 4, 1, H2_GET[2:]) + h2_frame(3, 0, 1, b"\0\0\0\x08")) +
+      h2_op("responses", 0, H2_SETTINGS + h2_frame(7, 0, 0, b"\0\0\0\1\0\0\0\0")) +
+      h2_op("requests", 3))
+grpc_request = bytes([0x83, 0x87]) + hpack_literal(b":path", b"/pkg.Svc/Do") + \
+    hpack_literal(b"content-type", b"application/grpc")
+grpc_body = b"\0\0\0\0\3abc\0\0\0\0\0"
+grpc_trailers = hpack_literal(b"grpc-status", b"2") + hpack_literal(b"grpc-message", b"a%20b")
+write("fuzz_http2", "grpc",
+      h2_limits() + h2_op("requests", 0, H2_PREFACE + H2_SETTINGS + h2_frame(1, 4, 1, grpc_request) +
+                          h2_frame(0, 0, 1, grpc_body[:4]) + h2_frame(0, 1, 1, grpc_body[4:])) +
+      h2_op("responses", 0, H2_SETTINGS + H2_ACK + h2_frame(1, 4, 1, bytes([0x88]) +
+                                                           hpack_literal(b"content-type", b"application/grpc")) +
+            h2_frame(0, 0, 1, b"\0\0\0\0\1z") + h2_frame(1, 5, 1, grpc_trailers)) +
+      h2_op("requests", 3))
+# A gap inside stream 1's request header block (both requests undecodable: the second refers
+# to the first's table entry), one inside a DATA payload (framing kept), one of unknown size.
+write("fuzz_http2", "gaps",
+      h2_limits(body=4, pending=2) + h2_op("requests", 0, h2_requests[:66]) +
+      h2_op("requests", 1, n=3) + h2_op("requests", 0, h2_requests[69:]) +
+      h2_op("responses", 0, h2_responses[:75]) + h2_op("responses", 1, n=3) +
+      h2_op("responses", 0, h2_responses[78:]) + h2_op("responses", 2) +
+      h2_op("responses", 0, h2_responses[:20]) + h2_op("requests", 3))
+
+# --- fuzz_http2_gaps -----------------------------------------------------------------------
+# Its input drives a generator (FuzzedDataProvider): any bytes are a valid start.
+write("fuzz_http2_gaps", "counting", bytes(range(256)))
+write("fuzz_http2_gaps", "ones", b"\xff" * 200)
+write("fuzz_http2_gaps", "mixed", bytes((i * 37 + 11) % 256 for i in range(300)))
+
+# --- fuzz_http1 ------------------------------------------------------------------------------
+def http1_input(ops, body_bytes=64, header_units=16, pending=3, shape=0):
+    """Configuration bytes, then (op, payload) pairs as fuzz_http1.cc documents them."""
+    out = bytes([body_bytes // 8, header_units, pending - 1, shape])
+    for op, payload in ops:
+        if op in (0, 1):
+            for i in range(0, len(payload), 255):  # records of at most 255 bytes
+                piece = payload[i:i + 255]
+                out += bytes([op, len(piece)]) + piece
+        elif op in (2, 3):
+            out += bytes([op, payload])
+        elif op in (4, 5):
+            length, data = payload
+            out += bytes([op, length, len(data)]) + data
+        elif op == 6:
+            out += bytes([6])
+    return out
+
+
+REQ, RESP = 0, 1
+get = b"GET /a HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n"
+ok = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+chunked_post = (b"POST /orders HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"5;x=y\r\nhello\r\n0\r\nX-Sum: 1\r\n\r\n")
+created = b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+write("fuzz_http1", "keep_alive", http1_input(
+    [(REQ, get), (RESP, ok), (REQ, chunked_post), (RESP, created), (6, None)]))
+write("fuzz_http1", "pipelined", http1_input(
+    [(REQ, get * 3), (RESP, ok + b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n" + ok)]))
+write("fuzz_http1", "continue_and_hints", http1_input(
+    [(REQ, b"PUT /p HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"),
+     (RESP, b"HTTP/1.1 100 Continue\r\n\r\n"), (REQ, b"data"),
+     (RESP, b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n")],
+    shape=1))
+write("fuzz_http1", "head_and_close_delimited", http1_input(
+    [(REQ, b"HEAD / HTTP/1.1\r\n\r\nGET /old HTTP/1.0\r\n\r\n"),
+     (RESP, b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nHTTP/1.0 200 OK\r\n\r\nuntil close"),
+     (6, None)], shape=2))
+write("fuzz_http1", "upgrade", http1_input(
+    [(REQ, b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi"),
+     (RESP, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x00"),
+     (6, None)]))
+write("fuzz_http1", "connect", http1_input(
+    [(REQ, b"CONNECT db:5432 HTTP/1.1\r\n\r\n"),
+     (RESP, b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"),
+     (REQ, get), (RESP, ok)]))
+write("fuzz_http1", "gaps_and_truncation", http1_input(
+    [(REQ, get + get), (4, (len(ok) + 20, ok[:20])), (3, 40), (RESP, b"tail\r\n" + ok),
+     (2, 17), (REQ, get), (RESP, ok), (6, None)], body_bytes=8, shape=4))
+write("fuzz_http1", "garbage", http1_input(
+    [(REQ, b"\x16\x03\x01\x00junk\r\nmore\r\n" + get), (RESP, b"SSH-2.0\r\n" + ok)],
+    header_units=1, pending=1))

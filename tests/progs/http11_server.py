@@ -1,40 +1,48 @@
-"""An HTTPS server speaking HTTP/1.1 with keep-alive (python's http.server over ssl), for the
-pcapng e2e test: every request gets a reply that depends on it, on the same connection.
-usage: http11_server.py ADDRESS PORT CERT KEY READY_FILE"""
+"""An HTTPS/1.1 server for the HTTP view tests (python's http.server over ssl, keep-alive):
+GET serves the files of DIRECTORY (404 for others); POST reads the body (Content-Length or
+chunked) and answers 201 Created with "received N bytes". Writes "ready" to READY_FILE once
+it listens.
+usage: http11_server.py PORT CERT KEY DIRECTORY READY_FILE"""
+import functools
 import http.server
-import socket
 import ssl
 import sys
 
-address, port, cert, key, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 
+class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: several exchanges on one connection
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def reply(self):
-        length = int(self.headers.get("Content-Length", 0))
-        body = self.rfile.read(length) if length else b""
-        payload = f"{self.command} {self.path} {len(body)}\n".encode() + body
-        self.send_response(200)
+    def do_POST(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        reply = b"received %d bytes\n" % len(body)
+        self.send_response(201)
         self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Content-Length", str(len(reply)))
         self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = reply
+        self.wfile.write(reply)
 
     def log_message(self, *args):
         pass
 
 
-class Server(http.server.ThreadingHTTPServer):
-    address_family = socket.AF_INET6 if ":" in address else socket.AF_INET
-
-
-server = Server((address, port), Handler)
+port, cert, key, directory, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], \
+    sys.argv[5]
+server = http.server.ThreadingHTTPServer(
+    ("127.0.0.1", port), functools.partial(Handler, directory=directory))
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 context.load_cert_chain(cert, key)
 server.socket = context.wrap_socket(server.socket, server_side=True)
-open(ready, "w").close()
+with open(ready, "w") as f:
+    f.write("ready")
 server.serve_forever()

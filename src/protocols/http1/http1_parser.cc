@@ -1,0 +1,671 @@
+#include "protocols/http1/http1_parser.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "protocols/http1/http1_syntax.h"
+
+namespace tlstap::http {
+namespace {
+
+constexpr size_t kMaxChunkLine = 4096;     // chunk size plus extensions
+constexpr size_t kResyncStep = 64 * 1024;  // bytes scanned at a time while resyncing
+constexpr std::string_view kHeadOverLimit =
+    "header block over the limit: its fields and body are not shown";
+
+std::string_view without_line_ending(std::string_view line) {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+size_t next_line_start(const std::string& buf, size_t from) {
+  size_t nl = buf.find('\n', from);
+  return nl == std::string::npos ? std::string::npos : nl + 1;
+}
+
+// The index just past the empty line that ends a header block in buf, searching lines
+// that end at or after `from`; npos when not there yet. buf[0] begins a line.
+size_t find_block_end(const std::string& buf, size_t from) {
+  for (size_t i = std::max<size_t>(from, 0); i < buf.size(); i++) {
+    if (buf[i] != '\n') continue;
+    if (i == 0 || buf[i - 1] == '\n') return i + 1;
+    if (buf[i - 1] == '\r' && (i == 1 || buf[i - 2] == '\n')) return i + 1;
+  }
+  return std::string::npos;
+}
+
+bool is_success(int status) { return status >= 200 && status < 300; }
+
+}  // namespace
+
+Http1Parser::Http1Parser(const Limits& limits, ParserEvents events)
+    : limits_(limits), events_(std::move(events)) {}
+
+size_t Http1Parser::buffered_bytes() const {
+  return requests_.buf.capacity() + responses_.buf.capacity() + tunnel_held_.capacity();
+}
+
+void Http1Parser::feed(Side side, std::string_view bytes, uint64_t ts_ns) {
+  if (ended_) return;
+  half(side).last_ts = ts_ns;
+  std::string carry;  // bytes taken back out of a buffer to be read again
+  std::string_view input = bytes;
+  while (!input.empty()) step(side, input, carry, ts_ns);
+  if (tunnel_refused_) release_tunnel_wait();
+}
+
+void Http1Parser::step(Side side, std::string_view& input, std::string& carry, uint64_t ts) {
+  Half& h = half(side);
+  switch (h.phase) {
+    case Phase::head: head_step(side, input, carry, ts); return;
+    case Phase::body_length:
+    case Phase::chunk_data: {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(h.remaining, input.size()));
+      add_body(h, input.substr(0, n));
+      input.remove_prefix(n);
+      h.remaining -= n;
+      h.message_bytes += n;
+      if (h.remaining > 0) return;
+      if (h.phase == Phase::chunk_data) {
+        h.phase = Phase::chunk_data_end;
+      } else {
+        message_done(side, ts);
+      }
+      return;
+    }
+    case Phase::chunk_size:
+    case Phase::chunk_data_end:
+    case Phase::trailers: line_step(side, input, carry, ts); return;
+    case Phase::body_until_close:
+      add_body(h, input);
+      h.message_bytes += input.size();
+      input = {};
+      return;
+    case Phase::resync: resync_step(side, input, carry, ts); return;
+    case Phase::tunnel_wait:
+      if (!tunnel_held_lost_ && tunnel_held_.size() + input.size() <= limits_.max_buffered_bytes) {
+        if (tunnel_held_.empty()) tunnel_held_ts_ = ts;
+        tunnel_held_.append(input);
+      } else {
+        h.skipped += tunnel_held_.size() + input.size();
+        if (h.skip_reason.empty()) h.skip_reason = "sent while waiting for a tunnel";
+        tunnel_held_.clear();
+        tunnel_held_.shrink_to_fit();
+        tunnel_held_lost_ = true;
+      }
+      input = {};
+      return;
+    case Phase::stopped:
+      h.ignored += input.size();
+      input = {};
+      return;
+  }
+}
+
+void Http1Parser::head_step(Side side, std::string_view& input, std::string& carry, uint64_t ts) {
+  Half& h = half(side);
+  if (!h.message_started) {
+    // Empty lines before a start line are allowed (RFC 9112 section 2.2).
+    while (!input.empty() && h.buf.empty() && (input[0] == '\r' || input[0] == '\n')) {
+      input.remove_prefix(1);
+    }
+    if (input.empty()) return;
+    h.message_started = true;
+    h.message_start_ts = ts;
+    h.message_bytes = 0;
+    h.start_line_checked = false;
+  }
+  size_t old = h.buf.size();
+  size_t take = std::min(input.size(),
+                         limits_.max_header_bytes + 1 - std::min(old, limits_.max_header_bytes));
+  h.buf.append(input.substr(0, take));
+
+  // Garbage is recognised at its first line, not after a whole block of it.
+  if (!h.start_line_checked) {
+    size_t nl = h.buf.find('\n');
+    if (nl != std::string::npos || h.buf.size() >= h1::kMaxStartLine) {
+      std::string_view line = without_line_ending(std::string_view(h.buf).substr(0, nl));
+      bool ok = nl != std::string::npos &&
+                (side == Side::requests ? h1::parse_request_line(line).has_value()
+                                        : h1::parse_status_line(line).has_value());
+      if (!ok) {
+        input.remove_prefix(take);
+        rescan_held(side, input, carry, "not http");
+        return;
+      }
+      h.start_line_checked = true;
+    }
+  }
+
+  size_t end = find_block_end(h.buf, old >= 2 ? old - 2 : 0);
+  if (end == std::string::npos) {
+    input.remove_prefix(take);
+    if (h.buf.size() > limits_.max_header_bytes) {
+      // A message began (its start line was read): it is still paired, said to be cut, so
+      // that the next response is not given to the wrong request.
+      if (h.start_line_checked) {
+        std::string held = std::move(h.buf);
+        std::string_view line =
+            without_line_ending(std::string_view(held).substr(0, held.find('\n') + 1));
+        if (side == Side::requests) {
+          on_request_head(line, {}, ts, false);
+        } else {
+          on_response_head(line, {}, ts, false);
+        }
+        h.buf = std::move(held);
+      }
+      rescan_held(side, input, carry, "header block over the limit");
+    }
+    return;
+  }
+  input.remove_prefix(end - old);
+  h.buf.resize(end);
+  h.message_bytes = end;
+  size_t first_nl = h.buf.find('\n');
+  std::string_view start_line =
+      without_line_ending(std::string_view(h.buf).substr(0, first_nl + 1));
+  Headers headers;
+  if (!h1::parse_header_lines(std::string_view(h.buf).substr(first_nl + 1), headers)) {
+    rescan_held(side, input, carry, "not http");
+    return;
+  }
+  std::string block = std::move(h.buf);
+  h.buf.clear();
+  start_line = without_line_ending(std::string_view(block).substr(0, first_nl + 1));
+  if (side == Side::requests) {
+    on_request_head(start_line, std::move(headers), ts);
+  } else {
+    on_response_head(start_line, std::move(headers), ts);
+  }
+}
+
+void Http1Parser::rescan_held(Side side, std::string_view& input, std::string& carry,
+                              std::string_view reason) {
+  Half& h = half(side);
+  std::string again = std::move(h.buf);
+  h.buf.clear();
+  again.append(input);
+  carry = std::move(again);
+  input = carry;
+  begin_resync(side, reason, false);
+}
+
+void Http1Parser::line_step(Side side, std::string_view& input, std::string& carry, uint64_t ts) {
+  (void)carry;
+  Half& h = half(side);
+  size_t nl = input.find('\n');
+  size_t take = nl == std::string_view::npos ? input.size() : nl + 1;
+  size_t limit = h.phase == Phase::trailers ? limits_.max_header_bytes : kMaxChunkLine;
+  if (h.buf.size() + take > limit) {
+    input.remove_prefix(take);
+    malformed(side,
+              h.phase == Phase::trailers ? "trailers over the limit" : "malformed chunked body");
+    return;
+  }
+  h.buf.append(input.substr(0, take));
+  input.remove_prefix(take);
+  h.message_bytes += take;
+  if (nl == std::string_view::npos) return;
+
+  if (h.phase == Phase::trailers) {
+    std::string_view line = without_line_ending(std::string_view(h.buf).substr(h.line_begin));
+    h.line_begin = h.buf.size();
+    if (!line.empty()) return;
+    Headers trailers;
+    if (!h1::parse_header_lines(h.buf, trailers)) {
+      malformed(side, "malformed trailers");
+      return;
+    }
+    if (h.message) h.message->trailers = std::move(trailers);
+    h.buf.clear();
+    h.line_begin = 0;
+    message_done(side, ts);
+    return;
+  }
+  std::string_view line = without_line_ending(h.buf);
+  if (h.phase == Phase::chunk_data_end) {
+    if (!line.empty()) {
+      malformed(side, "malformed chunked body");
+      return;
+    }
+    h.buf.clear();
+    h.phase = Phase::chunk_size;
+    return;
+  }
+  std::optional<uint64_t> size = h1::parse_chunk_size(line);
+  h.buf.clear();
+  if (!size) {
+    malformed(side, "malformed chunked body");
+    return;
+  }
+  if (*size == 0) {
+    h.phase = Phase::trailers;
+    h.line_begin = 0;
+  } else {
+    h.phase = Phase::chunk_data;
+    h.remaining = *size;
+  }
+}
+
+void Http1Parser::resync_step(Side side, std::string_view& input, std::string& carry, uint64_t ts) {
+  (void)ts;
+  Half& h = half(side);
+  size_t take = std::min(input.size(), kResyncStep);
+  h.buf.append(input.substr(0, take));
+  input.remove_prefix(take);
+
+  size_t pos = h.line_start_at_0 ? 0 : next_line_start(h.buf, 0);
+  while (pos != std::string::npos && pos < h.buf.size()) {
+    std::string_view rest = std::string_view(h.buf).substr(pos);
+    h1::Verdict v = side == Side::requests ? h1::request_line_at(rest) : h1::status_line_at(rest);
+    if (v == h1::Verdict::yes) {
+      h.skipped += pos;
+      report_skip(side);
+      std::string again = h.buf.substr(pos);
+      again.append(input);
+      carry = std::move(again);
+      input = carry;
+      h.buf.clear();
+      h.buf.shrink_to_fit();
+      h.phase = Phase::head;
+      h.message_started = false;
+      if (side == Side::responses) responses_in_sync_ = true;
+      return;
+    }
+    if (v == h1::Verdict::maybe) {
+      h.skipped += pos;
+      h.buf.erase(0, pos);
+      h.line_start_at_0 = true;
+      return;
+    }
+    pos = next_line_start(h.buf, pos);
+  }
+  // No start line here: all of it is skipped. The next byte begins a line after a LF.
+  h.skipped += h.buf.size();
+  h.line_start_at_0 = !h.buf.empty() ? h.buf.back() == '\n' : h.line_start_at_0;
+  h.buf.clear();
+}
+
+void Http1Parser::on_request_head(std::string_view start_line, Headers headers, uint64_t ts,
+                                  bool whole) {
+  std::optional<h1::RequestLine> line = h1::parse_request_line(start_line);
+  Pending p;
+  Exchange& e = p.exchange;
+  e.version = std::string(line->version);
+  e.method = std::string(line->method);
+  e.path = std::string(line->target);
+  if (const std::string* host = h1::find_header(headers, "host")) e.authority = *host;
+  e.request.headers = std::move(headers);
+  e.request.first_ts_ns = requests_.message_start_ts;
+  p.expects_tunnel =
+      e.method == "CONNECT" || h1::find_header(e.request.headers, "upgrade") != nullptr;
+
+  std::string_view unpaired;
+  if (!responses_in_sync_) {
+    unpaired = "no response paired: bytes were lost on the response side before it";
+  } else if (pending_.size() >= limits_.max_pending_exchanges) {
+    unpaired = "no response paired: too many requests awaiting a response";
+  }
+  if (unpaired.empty()) {
+    pending_.push_back(std::move(p));
+    current_request_ = &pending_.back();
+  } else {
+    unpaired_request_.emplace(std::move(p));
+    unpaired_request_->exchange.note = unpaired;
+    unpaired_request_->response_done = true;
+    current_request_ = &*unpaired_request_;
+  }
+  requests_.message = &current_request_->exchange.request;
+  if (!whole) {
+    set_note(current_request_->exchange, kHeadOverLimit);
+    cut_message(Side::requests, kHeadOverLimit);
+    return;
+  }
+  // A request without Content-Length or chunked coding has no body (RFC 9112 6.3).
+  frame_body(Side::requests, current_request_->exchange.request.headers, false, ts);
+}
+
+void Http1Parser::on_response_head(std::string_view start_line, Headers headers, uint64_t ts,
+                                   bool whole) {
+  std::optional<h1::StatusLine> line = h1::parse_status_line(start_line);
+  int status = line->status;
+  Pending* target = answered_ < pending_.size() ? &pending_[answered_] : nullptr;
+  Half& h = responses_;
+  if (whole && status >= 100 && status < 200 && status != 101) {
+    // 100 Continue, 103 Early Hints...: the exchange waits for its final response.
+    if (target) {
+      target->exchange.informational.push_back(status);
+    } else {
+      h.skipped += h.message_bytes;
+      h.skip_reason = "response without a request";
+      report_skip(Side::responses);
+    }
+    h.message_started = false;
+    return;
+  }
+  if (target) {
+    Exchange& e = target->exchange;
+    e.status = status;
+    e.reason = std::string(line->reason);
+    e.response.headers = std::move(headers);
+    e.response.first_ts_ns = h.message_start_ts;
+    current_response_ = target;
+    h.message = &e.response;
+  } else {
+    current_response_ = nullptr;
+    scratch_response_ = Message{};
+    scratch_response_.headers = std::move(headers);
+    h.message = &scratch_response_;
+  }
+  if (!whole) {
+    // Its framing is in the headers not read: the response side has lost its place.
+    malformed(Side::responses, kHeadOverLimit);
+    return;
+  }
+
+  if (status == 101) {
+    if (target) {
+      stop_parsing(*target, "upgrade: the connection switched protocol; not parsed further",
+                   "after an upgrade", ts);
+    } else {
+      h.skipped += h.message_bytes;
+      h.skip_reason = "response without a request";
+      report_skip(Side::responses);
+      Pending none;
+      stop_parsing(none, "", "after an upgrade", ts);
+    }
+    return;
+  }
+  if (target && target->exchange.method == "CONNECT" && is_success(status)) {
+    stop_parsing(*target, "connect: a tunnel; not parsed further", "inside a CONNECT tunnel", ts);
+    return;
+  }
+  if (target && target->expects_tunnel && requests_.phase == Phase::tunnel_wait) {
+    tunnel_refused_ = true;  // the requests sent meanwhile are HTTP/1 after all
+  }
+  bool bodyless = (target && target->exchange.method == "HEAD") || status == 204 || status == 304;
+  if (bodyless) {
+    message_done(Side::responses, ts);
+    return;
+  }
+  frame_body(Side::responses, h.message->headers, true, ts);
+}
+
+void Http1Parser::frame_body(Side side, const Headers& headers, bool until_close_allowed,
+                             uint64_t ts) {
+  Half& h = half(side);
+  if (const std::string* coding = h1::find_header(headers, "content-encoding")) {
+    std::string lower = *coding;
+    for (char& c : lower) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    if (lower != "identity" && h.message) h.message->body.encoding = lower;
+  }
+  std::string coding = h1::last_transfer_coding(headers);
+  if (coding == "chunked") {
+    h.phase = Phase::chunk_size;
+    h.buf.clear();
+    return;
+  }
+  if (!coding.empty()) {
+    // RFC 9112 6.3: a response so framed ends at close; a request so framed is an error.
+    if (until_close_allowed) {
+      h.phase = Phase::body_until_close;
+    } else {
+      malformed(side, "transfer-encoding without chunked");
+    }
+    return;
+  }
+  h1::ContentLength length = h1::content_length(headers);
+  if (!length.valid) {
+    malformed(side, "invalid content-length");
+    return;
+  }
+  if (length.length && *length.length > 0) {
+    h.phase = Phase::body_length;
+    h.remaining = *length.length;
+    return;
+  }
+  if (!length.length && until_close_allowed) {
+    h.phase = Phase::body_until_close;
+    return;
+  }
+  message_done(side, ts);
+}
+
+void Http1Parser::add_body(Half& h, std::string_view bytes) {
+  if (!h.message) return;
+  Body& body = h.message->body;
+  body.len += bytes.size();
+  if (body.first_bytes.size() < limits_.body_bytes) {
+    body.first_bytes.append(bytes.substr(0, limits_.body_bytes - body.first_bytes.size()));
+  }
+}
+
+void Http1Parser::message_done(Side side, uint64_t ts) {
+  Half& h = half(side);
+  if (side == Side::requests) {
+    Pending* p = current_request_;
+    current_request_ = nullptr;
+    // After CONNECT or Upgrade the next bytes may be another protocol: held until the response
+    // says (unless it already said no).
+    h.phase = p && p->expects_tunnel && !p->response_done ? Phase::tunnel_wait : Phase::head;
+    if (p) {
+      p->request_done = true;
+      p->exchange.request.complete = true;
+      p->exchange.request.last_ts_ns = ts;
+      if (p == (unpaired_request_ ? &*unpaired_request_ : nullptr)) {
+        emit(unpaired_request_->exchange);
+        unpaired_request_.reset();
+        if (h.phase == Phase::tunnel_wait) h.phase = Phase::head;  // no response will decide
+      }
+    }
+  } else {
+    h.phase = Phase::head;
+    if (current_response_) {
+      current_response_->exchange.response.complete = true;
+      current_response_->exchange.response.last_ts_ns = ts;
+      current_response_->response_done = true;
+      answered_++;
+      current_response_ = nullptr;
+    } else {
+      h.skipped += h.message_bytes;
+      h.skip_reason = "response without a request";
+      report_skip(Side::responses);
+    }
+  }
+  h.message_started = false;
+  h.message = nullptr;
+  h.buf.clear();
+  if (h.buf.capacity() > 4096) h.buf.shrink_to_fit();
+  emit_ready();
+}
+
+void Http1Parser::cut_message(Side side, std::string_view note) {
+  Half& h = half(side);
+  if (!h.message_started) return;
+  if (!h.message) {  // its head was not read whole: no exchange to say it in
+    h.skipped += h.buf.size();
+    if (h.skip_reason.empty()) h.skip_reason = note;
+  } else if (side == Side::requests) {
+    if (Pending* p = current_request_) {
+      current_request_ = nullptr;
+      set_note(p->exchange, note);
+      p->request_done = true;
+      p->exchange.request.last_ts_ns = h.last_ts;
+      if (unpaired_request_ && p == &*unpaired_request_) {
+        emit(unpaired_request_->exchange);
+        unpaired_request_.reset();
+      }
+    }
+  } else if (current_response_) {
+    set_note(current_response_->exchange, note);
+    current_response_->exchange.response.last_ts_ns = h.last_ts;
+    current_response_->response_done = true;
+    answered_++;
+    current_response_ = nullptr;
+  } else {
+    h.skipped += h.message_bytes;
+    if (h.skip_reason.empty()) h.skip_reason = "response without a request";
+  }
+  h.message_started = false;
+  h.message = nullptr;
+  h.buf.clear();
+  h.line_begin = 0;
+  h.remaining = 0;
+  emit_ready();
+}
+
+void Http1Parser::malformed(Side side, std::string_view note) {
+  cut_message(side, note);
+  if (side == Side::responses) {
+    drop_unanswered("no response paired: the response side could not be parsed");
+    responses_in_sync_ = false;
+  }
+  half(side).buf.clear();
+  begin_resync(side, "not http", false);
+}
+
+void Http1Parser::begin_resync(Side side, std::string_view reason, bool first_byte_may_start) {
+  Half& h = half(side);
+  if (h.skip_reason != reason) {
+    report_skip(side);
+    h.skip_reason = reason;
+  }
+  h.phase = Phase::resync;
+  h.line_start_at_0 = first_byte_may_start;
+  h.message_started = false;
+  h.message = nullptr;
+  h.remaining = 0;
+  h.line_begin = 0;
+}
+
+void Http1Parser::report_skip(Side side) {
+  Half& h = half(side);
+  if (h.skipped > 0 && events_.skip) {
+    Skip skip;
+    skip.requests = side == Side::requests;
+    skip.bytes = h.skipped;
+    skip.reason = h.skip_reason.empty() ? "not http" : h.skip_reason;
+    events_.skip(skip);
+  }
+  h.skipped = 0;
+}
+
+void Http1Parser::stop_parsing(Pending& p, std::string_view note, std::string_view skip_reason,
+                               uint64_t ts) {
+  if (!note.empty()) {
+    set_note(p.exchange, note);
+    p.exchange.response.complete = true;
+    p.exchange.response.last_ts_ns = ts;
+    p.response_done = true;
+    p.request_done = true;
+    current_response_ = nullptr;
+    answered_++;
+  }
+  cut_message(Side::requests, "request incomplete: the connection switched protocol");
+  requests_.ignored += tunnel_held_.size();
+  tunnel_held_.clear();
+  tunnel_held_.shrink_to_fit();
+  for (Half* h : {&requests_, &responses_}) {
+    h->phase = Phase::stopped;
+    h->message_started = false;
+    h->message = nullptr;
+    h->buf.clear();
+    h->buf.shrink_to_fit();
+  }
+  stop_reason_ = skip_reason;
+  drop_unanswered("no response: the connection switched protocol");
+}
+
+void Http1Parser::release_tunnel_wait() {
+  tunnel_refused_ = false;
+  if (requests_.phase != Phase::tunnel_wait) return;
+  std::string held = std::move(tunnel_held_);
+  tunnel_held_.clear();
+  requests_.phase = Phase::head;
+  requests_.message_started = false;
+  if (tunnel_held_lost_) {
+    tunnel_held_lost_ = false;
+    begin_resync(Side::requests, "data lost", false);
+  }
+  if (!held.empty()) feed(Side::requests, held, tunnel_held_ts_);
+}
+
+void Http1Parser::drop_unanswered(std::string_view note) {
+  for (size_t i = answered_; i < pending_.size(); i++) {
+    set_note(pending_[i].exchange, note);
+    pending_[i].response_done = true;
+  }
+  answered_ = pending_.size();
+  emit_ready();
+}
+
+void Http1Parser::emit_ready() {
+  while (!pending_.empty() && answered_ > 0 && pending_.front().request_done &&
+         pending_.front().response_done) {
+    emit(pending_.front().exchange);
+    pending_.pop_front();
+    answered_--;
+  }
+}
+
+void Http1Parser::emit(Exchange& exchange) {
+  if (events_.exchange) events_.exchange(exchange);
+}
+
+void Http1Parser::gap(Side side, uint64_t bytes) {
+  if (ended_) return;
+  Half& h = half(side);
+  if (h.phase == Phase::stopped) {
+    h.ignored += bytes;
+    return;
+  }
+  if (h.phase == Phase::tunnel_wait) {
+    tunnel_held_lost_ = true;
+    h.skipped += tunnel_held_.size();
+    tunnel_held_.clear();
+    return;
+  }
+  cut_message(side, side == Side::requests ? "request incomplete: bytes were lost"
+                                           : "response incomplete: bytes were lost");
+  if (side == Side::responses) {
+    drop_unanswered("no response paired: bytes were lost on the response side");
+    responses_in_sync_ = false;
+  }
+  h.skipped += h.buf.size();
+  h.buf.clear();
+  begin_resync(side, "data lost", true);
+}
+
+void Http1Parser::end(uint64_t ts_ns) {
+  if (ended_) return;
+  if (responses_.phase == Phase::body_until_close && responses_.message_started) {
+    message_done(Side::responses, responses_.last_ts ? responses_.last_ts : ts_ns);
+  }
+  cut_message(Side::responses, "response incomplete: the connection closed");
+  cut_message(Side::requests, "request incomplete: the connection closed");
+  drop_unanswered("no response: the connection closed first");
+  for (Pending& p : pending_) p.request_done = true;
+  emit_ready();
+  if (unpaired_request_) {
+    emit(unpaired_request_->exchange);
+    unpaired_request_.reset();
+  }
+  requests_.ignored += tunnel_held_.size();
+  tunnel_held_.clear();
+  for (Side side : {Side::requests, Side::responses}) {
+    Half& h = half(side);
+    if (h.phase == Phase::resync) h.skipped += h.buf.size();
+    report_skip(side);
+    if (h.ignored > 0) {
+      h.skipped = h.ignored;
+      h.skip_reason = stop_reason_.empty() ? "not parsed" : stop_reason_;
+      report_skip(side);
+    }
+  }
+  ended_ = true;
+}
+
+}  // namespace tlstap::http

@@ -1,0 +1,225 @@
+#include "views/http_view_sink.h"
+
+#include <utility>
+
+#include "conn/connection.h"
+
+namespace tlstap {
+namespace {
+
+size_t index_of(Direction d) { return d == Direction::write ? 1 : 0; }
+Direction other(Direction d) { return d == Direction::write ? Direction::read : Direction::write; }
+
+}  // namespace
+
+HttpViewSink::HttpViewSink(RecordSink& next, HttpViewOptions options)
+    : next_(next), options_(std::move(options)) {}
+
+HttpViewSink::~HttpViewSink() = default;
+
+void HttpViewSink::data(const DataRecord& r) {
+  if (!options_.http_only) next_.data(r);
+  if (!r.connection) return;
+  ConnectionView* view = view_for(*r.connection);
+  if (!view || view->state == ConnectionView::State::ignored) return;
+  view->pid = r.pid;
+  if (view->comm != r.comm) view->comm = std::string(r.comm);
+  view->connection = r.connection;
+  view->last_ts_ns = r.ts_ns;
+  if (view->state == ConnectionView::State::parsing) {
+    deliver(*view, r.direction, r.pos, r.len, r.data, r.ts_ns);
+    return;
+  }
+  view->held.push_back({r.direction, r.pos, r.len, r.ts_ns, std::string(r.data)});
+  view->held_bytes += r.data.size();
+  detect(*view);
+}
+
+void HttpViewSink::lost(const LostRecord& r) {
+  next_.lost(r);
+  // A call in flight at attach returned unseen: that direction misses bytes here. (Other
+  // losses show up as pos gaps on the connections they hit.)
+  if (!r.connection || !r.unseen_call) return;
+  auto it = views_.find(r.connection->id);
+  if (it == views_.end()) return;
+  ConnectionView& view = *it->second;
+  if (view.state == ConnectionView::State::parsing && view.requests) {
+    view.parser->gap(r.direction == *view.requests ? http::Side::requests : http::Side::responses,
+                     0);
+  } else if (view.state == ConnectionView::State::detecting) {
+    view.held.push_back({r.direction, UINT64_MAX, 0, 0, {}});  // a gap, replayed in order
+  }
+}
+
+void HttpViewSink::close(const CloseRecord& r) {
+  if (r.connection) {
+    auto it = views_.find(r.connection->id);
+    if (it != views_.end()) {
+      ConnectionView& view = *it->second;
+      view.connection = r.connection;
+      end(view, r.ts_ns);
+      views_.erase(it);
+    }
+  }
+  next_.close(r);
+}
+
+void HttpViewSink::finish(uint64_t ts_ns) {
+  for (auto& [id, view] : views_) end(*view, ts_ns);
+  views_.clear();
+}
+
+HttpViewSink::ConnectionView* HttpViewSink::view_for(const Connection& connection) {
+  auto it = views_.find(connection.id);
+  if (it != views_.end()) return it->second.get();
+  if (views_.size() >= options_.max_connections) {
+    counts_.connections_not_parsed++;
+    return nullptr;
+  }
+  auto view = std::make_unique<ConnectionView>();
+  view->connection = &connection;
+  return views_.emplace(connection.id, std::move(view)).first->second.get();
+}
+
+void HttpViewSink::detect(ConnectionView& view) {
+  // The first bytes of each direction, up to the detection limit.
+  std::string first[2];
+  bool gapped[2] = {false, false};
+  for (const HeldRecord& h : view.held) {
+    size_t d = index_of(h.direction);
+    if (h.pos == UINT64_MAX || (first[d].empty() && h.pos != 0 && !view.connection->midstream)) {
+      gapped[d] = true;
+    }
+    if (!gapped[d]) first[d] += h.bytes;
+  }
+  using http::FirstBytes;
+  FirstBytes verdict[2] = {http::classify_first_bytes(first[0]),
+                           http::classify_first_bytes(first[1])};
+  Role role = view.connection->role;
+  std::optional<Direction> role_requests;
+  if (role == Role::client) role_requests = Direction::write;
+  if (role == Role::server) role_requests = Direction::read;
+
+  for (Direction d : {Direction::write, Direction::read}) {
+    FirstBytes v = verdict[index_of(d)];
+    std::optional<Direction> requests;
+    http::Protocol protocol = http::Protocol::http1;
+    if (v == FirstBytes::http1_request || v == FirstBytes::http2_preface) {
+      requests = d;
+      if (v == FirstBytes::http2_preface) protocol = http::Protocol::http2;
+    } else if (v == FirstBytes::http1_response) {
+      requests = other(d);
+    }
+    // The role, when known, says which side sends requests; bytes that say otherwise are
+    // not believed.
+    if (requests && (!role_requests || *role_requests == *requests)) {
+      start_parser(view, protocol, *requests);
+      return;
+    }
+  }
+  // Not HTTP when the side that sends requests (or, role unknown, every side that has
+  // spoken) says so, or when nothing was decided within the limit.
+  bool decided_not_http;
+  if (role_requests) {
+    decided_not_http = verdict[index_of(*role_requests)] == FirstBytes::not_http;
+  } else {
+    decided_not_http = (verdict[0] == FirstBytes::not_http || first[0].empty()) &&
+                       (verdict[1] == FirstBytes::not_http || first[1].empty()) &&
+                       !(first[0].empty() && first[1].empty());
+    // One side not HTTP and the other silent: the other may still speak first (a server's
+    // HTTP/2 SETTINGS before the client's preface is read): wait, within the limit.
+    if (first[0].empty() || first[1].empty()) decided_not_http = false;
+  }
+  if (decided_not_http || view.held_bytes > options_.max_detection_bytes || view.held.size() > 64) {
+    view.state = ConnectionView::State::ignored;
+    view.held.clear();
+    view.held.shrink_to_fit();
+  }
+}
+
+void HttpViewSink::start_parser(ConnectionView& view, http::Protocol protocol, Direction requests) {
+  ConnectionView* v = &view;
+  http::ParserEvents events;
+  events.exchange = [this, v](const http::Exchange& exchange) {
+    HttpRecord record;
+    record.exchange = &exchange;
+    record.ts_ns =
+        exchange.response.last_ts_ns ? exchange.response.last_ts_ns : exchange.request.last_ts_ns;
+    if (record.ts_ns == 0) record.ts_ns = v->last_ts_ns;
+    record.pid = v->pid;
+    record.comm = v->comm;
+    record.connection = v->connection;
+    counts_.exchanges++;
+    next_.http(record);
+  };
+  events.skip = [this, v](const http::Skip& skip) {
+    HttpSkipRecord record;
+    record.skip = &skip;
+    record.ts_ns = v->last_ts_ns;
+    record.pid = v->pid;
+    record.comm = v->comm;
+    record.connection = v->connection;
+    record.direction = skip.requests ? *v->requests : other(*v->requests);
+    counts_.skips++;
+    counts_.skipped_bytes += skip.bytes;
+    next_.http_skip(record);
+  };
+  view.parser = http::make_protocol_parser(protocol, options_.limits, std::move(events));
+  std::vector<HeldRecord> held = std::move(view.held);
+  view.held.clear();
+  view.held_bytes = 0;
+  if (!view.parser) {  // no parser for it in this build
+    view.state = ConnectionView::State::ignored;
+    return;
+  }
+  counts_.connections_parsed++;
+  view.state = ConnectionView::State::parsing;
+  view.requests = requests;
+  if (view.connection->midstream) {
+    // Joined in the middle: neither side's place in its messages is known. Except HTTP/2's
+    // requests: the preface they start with is sent once, first, so it proves their start
+    // (the HTTP/2 parser finds the responses' frames again at a record of whole frames).
+    if (protocol != http::Protocol::http2) view.parser->gap(http::Side::requests, 0);
+    view.parser->gap(http::Side::responses, 0);
+  }
+  for (const HeldRecord& h : held) {
+    if (h.pos == UINT64_MAX) {
+      view.parser->gap(h.direction == requests ? http::Side::requests : http::Side::responses, 0);
+    } else {
+      deliver(view, h.direction, h.pos, h.len, h.bytes, h.ts_ns);
+    }
+  }
+}
+
+void HttpViewSink::deliver(ConnectionView& view, Direction direction, uint64_t pos, uint64_t len,
+                           std::string_view bytes, uint64_t ts_ns) {
+  http::Side side = direction == *view.requests ? http::Side::requests : http::Side::responses;
+  size_t d = index_of(direction);
+  uint64_t expected = view.next_pos[d];
+  if (!view.seen[d]) {
+    // The first record of a direction starts at 0 unless bytes before it were lost (a
+    // midstream connection counts from its first record).
+    expected = 0;
+    view.seen[d] = true;
+  }
+  if (pos > expected) {
+    view.parser->gap(side, pos - expected);
+  } else if (pos < expected) {
+    // Bytes already given (should not happen): only what is new goes on.
+    uint64_t overlap = expected - pos;
+    if (overlap >= len) return;
+    bytes.remove_prefix(static_cast<size_t>(std::min<uint64_t>(overlap, bytes.size())));
+    len -= overlap;
+    pos = expected;
+  }
+  view.parser->feed(side, bytes, ts_ns);
+  if (bytes.size() < len) view.parser->gap(side, len - bytes.size());  // truncated
+  view.next_pos[d] = pos + len;
+}
+
+void HttpViewSink::end(ConnectionView& view, uint64_t ts_ns) {
+  if (view.state == ConnectionView::State::parsing && view.parser) view.parser->end(ts_ns);
+  view.parser.reset();
+}
+
+}  // namespace tlstap

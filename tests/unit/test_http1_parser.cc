@@ -1,0 +1,462 @@
+// The HTTP/1.x parser on byte streams: framing cases, splits at every byte, pipelining,
+// 1xx, bodiless responses, protocol switches, loss and garbage, limits.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "protocols/http1/http1_parser.h"
+#include "protocols/protocol_detection.h"
+
+namespace tlstap::http {
+
+// Found by argument-dependent lookup (in the namespace of Header).
+bool operator==(const Header& a, const Header& b) { return a.name == b.name && a.value == b.value; }
+
+namespace {
+
+struct Collected {
+  std::vector<Exchange> exchanges;
+  std::vector<Skip> skips;
+  uint64_t skipped(bool requests) const {
+    uint64_t n = 0;
+    for (const Skip& s : skips) n += s.requests == requests ? s.bytes : 0;
+    return n;
+  }
+};
+
+struct Harness {
+  explicit Harness(Limits limits = {}) : parser(limits, events()) {}
+  ParserEvents events() {
+    ParserEvents e;
+    e.exchange = [this](const Exchange& x) { got.exchanges.push_back(x); };
+    e.skip = [this](const Skip& s) { got.skips.push_back(s); };
+    return e;
+  }
+  void req(std::string_view bytes, uint64_t ts = 0) { parser.feed(Side::requests, bytes, ts); }
+  void resp(std::string_view bytes, uint64_t ts = 0) { parser.feed(Side::responses, bytes, ts); }
+  Collected got;
+  Http1Parser parser;
+};
+
+Headers headers(std::initializer_list<std::pair<const char*, const char*>> list) {
+  Headers out;
+  for (auto& [n, v] : list) out.push_back({n, v});
+  return out;
+}
+
+// A comparable summary of an exchange (everything the records show).
+std::string summary(const Exchange& e) {
+  std::string s = e.version + "|" + e.method + "|" + e.authority + "|" + e.path + "|" +
+                  (e.status ? std::to_string(*e.status) : "-") + "|" + e.reason + "|";
+  for (int i : e.informational) s += std::to_string(i) + ",";
+  for (const Message* m : {&e.request, &e.response}) {
+    s += "|";
+    for (const Header& h : m->headers) s += h.name + ":" + h.value + ";";
+    s += "/";
+    for (const Header& h : m->trailers) s += h.name + ":" + h.value + ";";
+    s += "/" + std::to_string(m->body.len) + "/" + m->body.first_bytes + "/" + m->body.encoding +
+         "/" + (m->complete ? "c" : "i");
+  }
+  return s + "|" + e.note;
+}
+
+const std::string kRequests =
+    "GET /a HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\r\nAccept: */*\r\nAccept: x\r\n\r\n"
+    "POST /orders HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Check: 7\r\n\r\n"
+    "HEAD /h HTTP/1.1\r\nHost: example.com\r\n\r\n"
+    "PUT /p HTTP/1.1\r\nHost: example.com\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+    "data";
+const std::string kResponses =
+    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Encoding: gzip\r\n\r\nabc"
+    "HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"
+    "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nmade\r\n0\r\n\r\n"
+    "HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n"
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n";
+
+void check_conversation(const Collected& got) {
+  ASSERT_EQ(got.exchanges.size(), 4u);
+  const Exchange& get = got.exchanges[0];
+  EXPECT_EQ(get.version, "1.1");
+  EXPECT_EQ(get.method, "GET");
+  EXPECT_EQ(get.path, "/a");
+  EXPECT_EQ(get.authority, "example.com");
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(get.reason, "OK");
+  EXPECT_EQ(
+      get.request.headers,
+      headers({{"Host", "example.com"}, {"User-Agent", "t"}, {"Accept", "*/*"}, {"Accept", "x"}}));
+  EXPECT_EQ(get.response.body.len, 3u);
+  EXPECT_EQ(get.response.body.first_bytes, "abc");
+  EXPECT_EQ(get.response.body.encoding, "gzip");
+  EXPECT_TRUE(get.request.complete && get.response.complete);
+  EXPECT_EQ(get.note, "");
+
+  const Exchange& post = got.exchanges[1];
+  EXPECT_EQ(post.method, "POST");
+  EXPECT_EQ(post.request.body.len, 11u);
+  EXPECT_EQ(post.request.body.first_bytes, "hello world");
+  EXPECT_EQ(post.request.trailers, headers({{"X-Check", "7"}}));
+  EXPECT_EQ(post.informational, std::vector<int>{103});
+  EXPECT_EQ(post.status, 201);
+  EXPECT_EQ(post.response.body.first_bytes, "made");
+
+  const Exchange& head = got.exchanges[2];
+  EXPECT_EQ(head.method, "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.response.body.len, 0u);  // Content-Length 999 describes a GET's body
+  EXPECT_TRUE(head.response.complete);
+
+  const Exchange& put = got.exchanges[3];
+  EXPECT_EQ(put.informational, std::vector<int>{100});
+  EXPECT_EQ(put.status, 204);
+  EXPECT_EQ(put.request.body.first_bytes, "data");
+  EXPECT_EQ(put.response.body.len, 0u);
+  EXPECT_TRUE(got.skips.empty());
+}
+
+TEST(Http1Parser, KeepAliveConversationWithEveryFraming) {
+  Harness h;
+  h.req(kRequests, 10);
+  h.resp(kResponses, 20);
+  check_conversation(h.got);
+  EXPECT_EQ(h.got.exchanges[0].request.first_ts_ns, 10u);
+  EXPECT_EQ(h.got.exchanges[0].response.first_ts_ns, 20u);
+  EXPECT_EQ(h.parser.pending_exchanges(), 0u);
+}
+
+TEST(Http1Parser, SameResultSplitAtEveryByteOfEitherSide) {
+  Harness whole;
+  whole.req(kRequests);
+  whole.resp(kResponses);
+  std::vector<std::string> expected;
+  for (const Exchange& e : whole.got.exchanges) expected.push_back(summary(e));
+  for (int side = 0; side < 2; side++) {
+    const std::string& split = side == 0 ? kRequests : kResponses;
+    for (size_t at = 0; at <= split.size(); at++) {
+      Harness h;
+      if (side == 0) {
+        h.req(std::string_view(kRequests).substr(0, at));
+        h.req(std::string_view(kRequests).substr(at));
+        h.resp(kResponses);
+      } else {
+        h.req(kRequests);
+        h.resp(std::string_view(kResponses).substr(0, at));
+        h.resp(std::string_view(kResponses).substr(at));
+      }
+      std::vector<std::string> got;
+      for (const Exchange& e : h.got.exchanges) got.push_back(summary(e));
+      ASSERT_EQ(got, expected) << "side " << side << " split at " << at;
+      ASSERT_TRUE(h.got.skips.empty()) << "split at " << at;
+    }
+  }
+}
+
+TEST(Http1Parser, ByteByByteInterleaved) {
+  Harness h;
+  // Requests and responses alternate a byte at a time (responses 100 bytes behind, so each
+  // request's head is whole before its response's): responses start before their request's
+  // body is complete and still pair in order.
+  size_t i = 0, j = 0;
+  while (i < kRequests.size() || j < kResponses.size()) {
+    if (i < kRequests.size()) h.req(std::string_view(kRequests).substr(i++, 1));
+    if (j < kResponses.size() && (j + 100 < i || i == kRequests.size())) {
+      h.resp(std::string_view(kResponses).substr(j++, 1));
+    }
+  }
+  check_conversation(h.got);
+}
+
+TEST(Http1Parser, PipelinedRequestsPairInOrder) {
+  Harness h;
+  h.req(
+      "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 "
+      "HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(h.parser.pending_exchanges(), 3u);
+  h.resp(
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1HTTP/1.1 404 Not Found\r\nContent-Length: "
+      "1\r\n\r\n2");
+  h.resp("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 1\r\n\r\n3");
+  ASSERT_EQ(h.got.exchanges.size(), 3u);
+  for (int i = 0; i < 3; i++) {
+    EXPECT_EQ(h.got.exchanges[i].path, "/" + std::to_string(i + 1));
+    EXPECT_EQ(h.got.exchanges[i].response.body.first_bytes, std::to_string(i + 1));
+  }
+  EXPECT_EQ(h.got.exchanges[1].status, 404);
+  EXPECT_EQ(h.got.exchanges[2].reason, "Internal Server Error");
+}
+
+TEST(Http1Parser, ResponseEndingAtCloseIsCompleteAtEnd) {
+  Harness h;
+  h.req("GET /old HTTP/1.0\r\n\r\n", 1);
+  h.resp("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst ", 2);
+  h.resp("second", 3);
+  EXPECT_TRUE(h.got.exchanges.empty());
+  h.parser.end(4);
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  const Exchange& e = h.got.exchanges[0];
+  EXPECT_EQ(e.version, "1.0");
+  EXPECT_EQ(e.response.body.first_bytes, "first second");
+  EXPECT_TRUE(e.response.complete);
+  EXPECT_EQ(e.response.last_ts_ns, 3u);
+  EXPECT_EQ(e.note, "");
+}
+
+TEST(Http1Parser, CloseBeforeTheResponseIsSaid) {
+  Harness h;
+  h.req("GET /x HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+  h.parser.end(5);
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_FALSE(h.got.exchanges[0].response.complete);
+  EXPECT_EQ(h.got.exchanges[0].response.body.first_bytes, "abc");
+  EXPECT_NE(h.got.exchanges[0].note.find("closed"), std::string::npos);
+
+  Harness none;
+  none.req("GET /y HTTP/1.1\r\n\r\n");
+  none.parser.end(5);
+  ASSERT_EQ(none.got.exchanges.size(), 1u);
+  EXPECT_FALSE(none.got.exchanges[0].status);
+  EXPECT_NE(none.got.exchanges[0].note.find("closed"), std::string::npos);
+}
+
+TEST(Http1Parser, NotModifiedAndNoContentHaveNoBody) {
+  Harness h;
+  h.req("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n");
+  h.resp(
+      "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n"
+      "HTTP/1.1 204 No Content\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  ASSERT_EQ(h.got.exchanges.size(), 3u);
+  EXPECT_EQ(h.got.exchanges[0].status, 304);
+  EXPECT_EQ(h.got.exchanges[1].status, 204);
+  EXPECT_EQ(h.got.exchanges[2].response.body.first_bytes, "ok");
+}
+
+TEST(Http1Parser, UpgradeStopsParsingAndSaysSo) {
+  Harness h;
+  h.req("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+  h.req("\x81\x05hello");  // a websocket frame sent before the 101 arrived
+  h.resp("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi");
+  h.req("GET /not-http HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.exchanges[0].status, 101);
+  EXPECT_EQ(h.got.exchanges[0].note.rfind("upgrade", 0), 0u);
+  h.parser.end(1);
+  EXPECT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.skipped(true), 7u + 26u);
+  EXPECT_EQ(h.got.skipped(false), 4u);
+}
+
+TEST(Http1Parser, ConnectTunnelStopsParsing) {
+  Harness h;
+  h.req("CONNECT db:5432 HTTP/1.1\r\nHost: db:5432\r\n\r\n");
+  h.resp("HTTP/1.1 200 Connection Established\r\n\r\n");
+  h.req("GET / HTTP/1.1\r\n\r\n");  // inside the tunnel: not this connection's HTTP
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.exchanges[0].method, "CONNECT");
+  EXPECT_EQ(h.got.exchanges[0].path, "db:5432");
+  EXPECT_EQ(h.got.exchanges[0].note.rfind("connect", 0), 0u);
+  h.parser.end(1);
+  EXPECT_EQ(h.got.exchanges.size(), 1u);
+}
+
+TEST(Http1Parser, RefusedConnectGoesOnParsing) {
+  Harness h;
+  h.req("CONNECT db:5432 HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+  h.req("GET /next HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 2u);
+  EXPECT_EQ(h.got.exchanges[0].status, 407);
+  EXPECT_EQ(h.got.exchanges[1].path, "/next");
+  EXPECT_EQ(h.got.exchanges[1].status, 200);
+}
+
+TEST(Http1Parser, GarbageBeforeARequestIsSkippedAndCounted) {
+  Harness h;
+  std::string garbage = std::string("\x16\x03\x01\x02\x00junk", 9) + "\r\nmore junk\r\n";
+  h.req(garbage + "GET /ok HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.exchanges[0].path, "/ok");
+  EXPECT_EQ(h.got.skipped(true), garbage.size());
+}
+
+TEST(Http1Parser, ARequestLineInsideALineIsNotABoundary) {
+  Harness h;
+  h.req("junk GET /no HTTP/1.1\r\nGET /yes HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.exchanges[0].path, "/yes");
+}
+
+TEST(Http1Parser, ResponseGapDropsUnprovablePairing) {
+  Harness h;
+  h.req("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+  h.parser.gap(Side::responses, 100);
+  // Where /1's response ended and whether /2's began inside the lost bytes is unknown.
+  ASSERT_EQ(h.got.exchanges.size(), 2u);
+  EXPECT_EQ(h.got.exchanges[0].path, "/1");
+  EXPECT_EQ(h.got.exchanges[0].status, 200);
+  EXPECT_FALSE(h.got.exchanges[0].response.complete);
+  EXPECT_NE(h.got.exchanges[0].note.find("lost"), std::string::npos);
+  EXPECT_EQ(h.got.exchanges[1].path, "/2");
+  EXPECT_FALSE(h.got.exchanges[1].status);
+  EXPECT_NE(h.got.exchanges[1].note.find("lost"), std::string::npos);
+  // The tail of a lost response, then a response nobody is waiting for: skipped.
+  const std::string tail = "xyz\r\n";
+  const std::string orphan = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n/2";
+  h.resp(tail + orphan);
+  EXPECT_EQ(h.got.exchanges.size(), 2u);
+  h.req("GET /3 HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n/3");
+  ASSERT_EQ(h.got.exchanges.size(), 3u);
+  EXPECT_EQ(h.got.exchanges[2].path, "/3");
+  EXPECT_EQ(h.got.exchanges[2].status, 404);
+  EXPECT_EQ(h.got.exchanges[2].response.body.first_bytes, "/3");
+  EXPECT_EQ(h.got.skipped(false), tail.size() + orphan.size());
+}
+
+TEST(Http1Parser, RequestsDuringResponseResyncAreNotPaired) {
+  Harness h;
+  h.req("GET /1 HTTP/1.1\r\n\r\n");
+  h.parser.gap(Side::responses, 0);
+  h.req("GET /2 HTTP/1.1\r\n\r\n");  // the response side has not found its place yet
+  ASSERT_EQ(h.got.exchanges.size(), 2u);
+  EXPECT_FALSE(h.got.exchanges[1].status);
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");  // /1's or /2's: cannot tell
+  EXPECT_EQ(h.got.exchanges.size(), 2u);
+  h.req("GET /3 HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 3u);
+  EXPECT_EQ(h.got.exchanges[2].path, "/3");
+  EXPECT_EQ(h.got.exchanges[2].status, 201);
+}
+
+TEST(Http1Parser, RequestGapResyncsAtTheNextRequestLine) {
+  Harness h;
+  h.req("POST /1 HTTP/1.1\r\nContent-Length: 100\r\n\r\npartial");
+  h.parser.gap(Side::requests, 93);
+  h.req("GET /2 HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB");
+  ASSERT_EQ(h.got.exchanges.size(), 2u);
+  EXPECT_EQ(h.got.exchanges[0].path, "/1");
+  EXPECT_FALSE(h.got.exchanges[0].request.complete);
+  EXPECT_EQ(h.got.exchanges[0].request.body.first_bytes, "partial");
+  EXPECT_EQ(h.got.exchanges[0].response.body.first_bytes, "A");
+  EXPECT_EQ(h.got.exchanges[1].path, "/2");
+  EXPECT_EQ(h.got.exchanges[1].response.body.first_bytes, "B");
+}
+
+TEST(Http1Parser, RequestHeadLostInAGapLeavesItsResponseUnpaired) {
+  Harness h;
+  h.req("GET /lost HTTP/1.1\r\nHo");
+  h.parser.gap(Side::requests, 0);
+  h.req("st: x\r\n\r\n");  // the rest of the lost head: not a request line, skipped
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nL");
+  EXPECT_TRUE(h.got.exchanges.empty());
+  h.req("GET /next HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nN");
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.exchanges[0].path, "/next");
+  EXPECT_EQ(h.got.exchanges[0].response.body.first_bytes, "N");
+}
+
+TEST(Http1Parser, BodyBytesLimitKeepsTheLengthExact) {
+  Limits limits;
+  limits.body_bytes = 10;
+  Harness h(limits);
+  std::string body(5000, 'x');
+  body[0] = 'a';
+  h.req("POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n" + body);
+  h.resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n" + std::string(4096, 'y') +
+         "\r\n0\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.exchanges[0].request.body.len, 5000u);
+  EXPECT_EQ(h.got.exchanges[0].request.body.first_bytes, body.substr(0, 10));
+  EXPECT_EQ(h.got.exchanges[0].response.body.len, 4096u);
+  EXPECT_EQ(h.got.exchanges[0].response.body.first_bytes, std::string(10, 'y'));
+}
+
+TEST(Http1Parser, HugeHeaderBlockIsSkippedWithinTheLimit) {
+  Limits limits;
+  limits.max_header_bytes = 1024;
+  Harness h(limits);
+  h.req("GET /big HTTP/1.1\r\n");
+  for (int i = 0; i < 100; i++) {
+    h.req("X-Filler: " + std::string(100, 'f') + "\r\n");
+    ASSERT_LE(h.parser.buffered_bytes(), 64u * 1024);
+  }
+  h.req("\r\nGET /small HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  // The big request's head was not kept, but it was a request: it gets its own response, and
+  // /small the next one.
+  ASSERT_EQ(h.got.exchanges.size(), 2u);
+  EXPECT_EQ(h.got.exchanges[0].path, "/big");
+  EXPECT_EQ(h.got.exchanges[0].status, 431);
+  EXPECT_TRUE(h.got.exchanges[0].request.headers.empty());
+  EXPECT_NE(h.got.exchanges[0].note.find("over the limit"), std::string::npos);
+  EXPECT_EQ(h.got.exchanges[1].path, "/small");
+  EXPECT_EQ(h.got.exchanges[1].status, 200);
+  EXPECT_GT(h.got.skipped(true), 9000u);
+}
+
+TEST(Http1Parser, TooManyPendingRequestsAreReportedUnpaired) {
+  Limits limits;
+  limits.max_pending_exchanges = 2;
+  Harness h(limits);
+  h.req("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.exchanges[0].path, "/3");
+  EXPECT_FALSE(h.got.exchanges[0].status);
+  h.resp(
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2"
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n3");
+  ASSERT_EQ(h.got.exchanges.size(), 3u);
+  EXPECT_EQ(h.got.exchanges[1].response.body.first_bytes, "1");
+  EXPECT_EQ(h.got.exchanges[2].response.body.first_bytes, "2");
+  EXPECT_GT(h.got.skipped(false), 0u);  // /3's response: skipped, never paired with another
+}
+
+TEST(Http1Parser, MalformedFramingIsSaid) {
+  Harness h;
+  h.req("GET /1 HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_NE(h.got.exchanges[0].note.find("content-length"), std::string::npos);
+
+  Harness c;
+  c.req("GET /1 HTTP/1.1\r\n\r\n");
+  c.resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+  ASSERT_EQ(c.got.exchanges.size(), 1u);
+  EXPECT_NE(c.got.exchanges[0].note.find("chunked"), std::string::npos);
+}
+
+TEST(Http1Parser, ObsoleteLineFoldingIsJoined) {
+  Harness h;
+  h.req("GET / HTTP/1.1\r\nX-Long: one\r\n  two\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.exchanges[0].request.headers, headers({{"X-Long", "one two"}}));
+}
+
+TEST(ProtocolDetection, FirstBytes) {
+  EXPECT_EQ(classify_first_bytes("GET / HTTP/1.1\r\n"), FirstBytes::http1_request);
+  EXPECT_EQ(classify_first_bytes("GET / HTT"), FirstBytes::need_more);
+  EXPECT_EQ(classify_first_bytes("HTTP/1.1 200 OK\r\n"), FirstBytes::http1_response);
+  EXPECT_EQ(classify_first_bytes("HTTP/1.1 2"), FirstBytes::need_more);
+  EXPECT_EQ(classify_first_bytes("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), FirstBytes::http2_preface);
+  EXPECT_EQ(classify_first_bytes("PRI * HTTP/2.0\r\n"), FirstBytes::need_more);
+  EXPECT_EQ(classify_first_bytes("SSH-2.0-OpenSSH\r\n"), FirstBytes::not_http);
+  EXPECT_EQ(classify_first_bytes(std::string("\0\0\x12\x04", 4)), FirstBytes::not_http);
+  EXPECT_EQ(classify_first_bytes("get / http/1.1\r\n"), FirstBytes::not_http);
+  EXPECT_EQ(classify_first_bytes("EHLO mail\r\n"), FirstBytes::not_http);
+}
+
+}  // namespace
+}  // namespace tlstap::http
