@@ -1,6 +1,6 @@
 """An HTTPS server speaking HTTP/1.1 with keep-alive (python's http.server over ssl), for the
 pcapng e2e test: every request gets a reply that depends on it, on the same connection.
-usage: http11_server.py ADDRESS PORT CERT KEY READY_FILE"""
+usage: http11_echo_server.py ADDRESS PORT CERT KEY READY_FILE"""
 import http.server
 import socket
 import ssl
