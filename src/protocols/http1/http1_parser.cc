@@ -49,9 +49,13 @@ size_t Http1Parser::buffered_bytes() const {
 void Http1Parser::feed(Side side, std::string_view bytes, uint64_t ts_ns) {
   if (ended_) return;
   half(side).last_ts = ts_ns;
+  half(side).at_call_start = true;
   std::string carry;  // bytes taken back out of a buffer to be read again
   std::string_view input = bytes;
-  while (!input.empty()) step(side, input, carry, ts_ns);
+  while (!input.empty()) {
+    step(side, input, carry, ts_ns);
+    half(side).at_call_start = false;  // only a resync that is the feed's first step uses it
+  }
   if (tunnel_refused_) release_tunnel_wait();
 }
 
@@ -252,10 +256,19 @@ void Http1Parser::resync_step(Side side, std::string_view& input, std::string& c
   (void)ts;
   Half& h = half(side);
   size_t take = std::min(input.size(), kResyncStep);
+  if (h.at_call_start) h.call_start = h.buf.size();
+  h.at_call_start = false;
   h.buf.append(input.substr(0, take));
   input.remove_prefix(take);
 
-  size_t pos = h.line_start_at_0 ? 0 : next_line_start(h.buf, 0);
+  // Candidates: the start of a line, and the first byte of a call (a TLS read or write).
+  const size_t call_start = h.call_start;
+  auto next_candidate = [&](size_t pos) {
+    return std::min(next_line_start(h.buf, pos), call_start != std::string::npos && call_start > pos
+                                                     ? call_start
+                                                     : std::string::npos);
+  };
+  size_t pos = h.line_start_at_0 ? 0 : std::min(next_line_start(h.buf, 0), call_start);
   while (pos != std::string::npos && pos < h.buf.size()) {
     std::string_view rest = std::string_view(h.buf).substr(pos);
     h1::Verdict v = side == Side::requests ? h1::request_line_at(rest) : h1::status_line_at(rest);
@@ -268,6 +281,7 @@ void Http1Parser::resync_step(Side side, std::string_view& input, std::string& c
       input = carry;
       h.buf.clear();
       h.buf.shrink_to_fit();
+      h.call_start = std::string::npos;
       h.phase = Phase::head;
       h.message_started = false;
       if (side == Side::responses) responses_in_sync_ = true;
@@ -277,10 +291,13 @@ void Http1Parser::resync_step(Side side, std::string_view& input, std::string& c
       h.skipped += pos;
       h.buf.erase(0, pos);
       h.line_start_at_0 = true;
+      h.call_start = call_start != std::string::npos && call_start > pos ? call_start - pos
+                                                                         : std::string::npos;
       return;
     }
-    pos = next_line_start(h.buf, pos);
+    pos = next_candidate(pos);
   }
+  h.call_start = std::string::npos;
   // No start line here: all of it is skipped. The next byte begins a line after a LF.
   h.skipped += h.buf.size();
   h.line_start_at_0 = !h.buf.empty() ? h.buf.back() == '\n' : h.line_start_at_0;
