@@ -127,7 +127,7 @@ void Http1Parser::head_step(Side side, std::string_view& input, std::string& car
 
   // Garbage is recognised at its first line, not after a whole block of it.
   if (!h.start_line_checked) {
-    size_t nl = h.buf.find('\n');
+    size_t nl = h.buf.find('\n', old);  // none before: the line was not whole then
     if (nl != std::string::npos || h.buf.size() >= h1::kMaxStartLine) {
       std::string_view line = without_line_ending(std::string_view(h.buf).substr(0, nl));
       bool ok = nl != std::string::npos &&
@@ -539,6 +539,7 @@ void Http1Parser::malformed(Side side, std::string_view note) {
   if (side == Side::responses) {
     drop_unanswered("no response paired: the response side could not be parsed");
     responses_in_sync_ = false;
+    resume_requests_after_lost_answer();
   }
   half(side).buf.clear();
   begin_resync(side, "not http", false);
@@ -650,10 +651,21 @@ void Http1Parser::gap(Side side, uint64_t bytes) {
   if (side == Side::responses) {
     drop_unanswered("no response paired: bytes were lost on the response side");
     responses_in_sync_ = false;
+    resume_requests_after_lost_answer();
   }
   h.skipped += h.buf.size();
   h.buf.clear();
   begin_resync(side, "data lost", true);
+  if (tunnel_refused_) release_tunnel_wait();
+}
+
+void Http1Parser::resume_requests_after_lost_answer() {
+  // A CONNECT or Upgrade whose answer was lost: whether a tunnel followed is not known. The
+  // request side goes on, resyncing: tunnel bytes are not start lines and are skipped.
+  if (requests_.phase == Phase::tunnel_wait) {
+    tunnel_refused_ = true;
+    tunnel_held_lost_ = true;
+  }
 }
 
 void Http1Parser::end(uint64_t ts_ns) {

@@ -114,6 +114,7 @@ class Http1Parser final : public ProtocolParser {
   void report_skip(Side side);
   void stop_parsing(Pending& p, std::string_view note, std::string_view skip_reason, uint64_t ts);
   void release_tunnel_wait();
+  void resume_requests_after_lost_answer();
   void drop_unanswered(std::string_view note);
   void emit_ready();
   void emit(Exchange& exchange);
