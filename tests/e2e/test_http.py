@@ -3,6 +3,7 @@ ssl, both traced. Every http record's method, path, headers, status, reason and 
 equal what curl's own --trace says was sent and received (parsed here independently), and
 the bodies equal the files served; each side has its own record (role client and server)."""
 import base64
+import json
 import os
 import re
 import signal
@@ -226,6 +227,46 @@ class HttpViewTest(unittest.TestCase):
                 self.assertEqual(r["resp_headers"], resp_headers)
                 self.assertEqual(r["resp_body_len"], len(body))
                 self.assertEqual(base64.b64decode(r.get("resp_body", "")), body)
+                self.assertNotIn("note", r)
+        self.assertEqual([r for r in records if r["type"] == "http_skip"], [])
+
+    @unittest.skipUnless(os.environ.get("GO_PEERS_DIR") and
+                         os.path.exists(os.path.join(os.environ["GO_PEERS_DIR"], "normal")),
+                         "the Go test peers were not built (no Go)")
+    def test_go_net_http_h1_client_and_server(self):
+        # Go's transport reads and writes a connection from two goroutines; 6 POSTs over 2
+        # connections, each side's exchanges equal to what the Go programs report.
+        peer = os.path.join(os.environ["GO_PEERS_DIR"], "normal")
+        port = harness.free_port()
+        ready = self.work.file("go-ready")
+        served_path, fetched_path = self.work.file("served.json"), self.work.file("fetched.json")
+        tracer = harness.Tracer(self.work, "--http-only", "--body-bytes", "64K", "--port",
+                                str(port), "--lib", peer)
+        server = harness.track(subprocess.Popen(
+            [peer, "http-server", str(port), self.work.cert, self.work.key, ready, served_path,
+             "6", "--h1"]))
+        harness.wait_for(lambda: os.path.exists(ready), 10, "Go http server to listen")
+        client = harness.track(subprocess.Popen(
+            [peer, "http-client", f"https://127.0.0.1:{port}", fetched_path, "6", "10000", "2",
+             "--h1"]))
+        self.assertEqual(client.wait(timeout=120), 0)
+        self.assertEqual(server.wait(timeout=60), 0)
+        records = tracer.stop()
+        with open(fetched_path) as f:
+            fetched = {e["path"]: e for e in json.load(f)}
+        self.assertEqual(len(fetched), 6)
+        for pid, role in ((client.pid, "client"), (server.pid, "server")):
+            got = http_records(records, pid)
+            self.assertEqual(sorted(r["path"] for r in got), sorted(fetched), got)
+            for r in got:
+                e = fetched[r["path"]]
+                self.assertEqual((r["role"], r["version"], r["method"], r["status"], r["reason"]),
+                                 (role, "1.1", "POST", 200, "OK"))
+                self.assertEqual(r["authority"], f"127.0.0.1:{port}")
+                self.assertEqual(base64.b64decode(r["req_body"]), base64.b64decode(e["body"]))
+                self.assertEqual(r["req_body_len"], 10000)
+                self.assertEqual(base64.b64decode(r["resp_body"]), base64.b64decode(e["reply"]))
+                self.assertGreater(r["latency_ns"], 0)
                 self.assertNotIn("note", r)
         self.assertEqual([r for r in records if r["type"] == "http_skip"], [])
 
