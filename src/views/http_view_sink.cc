@@ -7,6 +7,10 @@
 namespace tlstap {
 namespace {
 
+// Enough for the longest start line detection waits for (h1::kMaxStartLine) and the preface.
+constexpr size_t kDetectionWindow = 8192 + 64;
+constexpr size_t kMaxHeldRecords = 64;
+
 size_t index_of(Direction d) { return d == Direction::write ? 1 : 0; }
 Direction other(Direction d) { return d == Direction::write ? Direction::read : Direction::write; }
 
@@ -30,9 +34,15 @@ void HttpViewSink::data(const DataRecord& r) {
     deliver(*view, r.direction, r.pos, r.len, r.data, r.ts_ns);
     return;
   }
+  // Still detecting: decide with this record before anything is copied.
+  if (detect(*view, &r)) return;
+  if (view->held_bytes + r.data.size() > options_.max_detection_bytes ||
+      view->held.size() >= kMaxHeldRecords) {
+    ignore(*view);  // nothing decided within the limit: not HTTP enough to parse
+    return;
+  }
   view->held.push_back({r.direction, r.pos, r.len, r.ts_ns, std::string(r.data)});
   view->held_bytes += r.data.size();
-  detect(*view);
 }
 
 void HttpViewSink::lost(const LostRecord& r) {
@@ -81,17 +91,23 @@ HttpViewSink::ConnectionView* HttpViewSink::view_for(const Connection& connectio
   return views_.emplace(connection.id, std::move(view)).first->second.get();
 }
 
-void HttpViewSink::detect(ConnectionView& view) {
-  // The first bytes of each direction, up to the detection limit.
+bool HttpViewSink::detect(ConnectionView& view, const DataRecord* current) {
+  // The first bytes of each direction (contiguous from its start), as far as detection looks.
   std::string first[2];
   bool gapped[2] = {false, false};
-  for (const HeldRecord& h : view.held) {
-    size_t d = index_of(h.direction);
-    if (h.pos == UINT64_MAX || (first[d].empty() && h.pos != 0 && !view.connection->midstream)) {
+  auto take = [&](Direction direction, uint64_t pos, uint64_t len, std::string_view bytes) {
+    size_t d = index_of(direction);
+    if (pos == UINT64_MAX || (first[d].empty() && pos != 0 && !view.connection->midstream)) {
       gapped[d] = true;
     }
-    if (!gapped[d]) first[d] += h.bytes;
-  }
+    if (gapped[d]) return;
+    first[d].append(
+        bytes.substr(0, kDetectionWindow - std::min(first[d].size(), kDetectionWindow)));
+    if (bytes.size() < len) gapped[d] = true;  // truncated: what follows is not contiguous
+  };
+  for (const HeldRecord& h : view.held) take(h.direction, h.pos, h.len, h.bytes);
+  if (current) take(current->direction, current->pos, current->len, current->data);
+
   using http::FirstBytes;
   FirstBytes verdict[2] = {http::classify_first_bytes(first[0]),
                            http::classify_first_bytes(first[1])};
@@ -114,27 +130,34 @@ void HttpViewSink::detect(ConnectionView& view) {
     // not believed.
     if (requests && (!role_requests || *role_requests == *requests)) {
       start_parser(view, protocol, *requests);
-      return;
+      if (current && view.state == ConnectionView::State::parsing) {
+        deliver(view, current->direction, current->pos, current->len, current->data,
+                current->ts_ns);
+      }
+      return true;
     }
   }
-  // Not HTTP when the side that sends requests (or, role unknown, every side that has
-  // spoken) says so, or when nothing was decided within the limit.
-  bool decided_not_http;
+  // Not HTTP when the side that sends requests (or, role unknown, both sides) says so. One
+  // side not HTTP and the other silent may still be HTTP: a server's HTTP/2 SETTINGS can
+  // come before the client's preface is read. Then wait, within the limit.
+  bool not_http;
   if (role_requests) {
-    decided_not_http = verdict[index_of(*role_requests)] == FirstBytes::not_http;
+    not_http = verdict[index_of(*role_requests)] == FirstBytes::not_http;
   } else {
-    decided_not_http = (verdict[0] == FirstBytes::not_http || first[0].empty()) &&
-                       (verdict[1] == FirstBytes::not_http || first[1].empty()) &&
-                       !(first[0].empty() && first[1].empty());
-    // One side not HTTP and the other silent: the other may still speak first (a server's
-    // HTTP/2 SETTINGS before the client's preface is read): wait, within the limit.
-    if (first[0].empty() || first[1].empty()) decided_not_http = false;
+    not_http = verdict[0] == FirstBytes::not_http && verdict[1] == FirstBytes::not_http;
   }
-  if (decided_not_http || view.held_bytes > options_.max_detection_bytes || view.held.size() > 64) {
-    view.state = ConnectionView::State::ignored;
-    view.held.clear();
-    view.held.shrink_to_fit();
+  if (not_http) {
+    ignore(view);
+    return true;
   }
+  return false;
+}
+
+void HttpViewSink::ignore(ConnectionView& view) {
+  view.state = ConnectionView::State::ignored;
+  view.held.clear();
+  view.held.shrink_to_fit();
+  view.held_bytes = 0;
 }
 
 void HttpViewSink::start_parser(ConnectionView& view, http::Protocol protocol, Direction requests) {
@@ -169,7 +192,7 @@ void HttpViewSink::start_parser(ConnectionView& view, http::Protocol protocol, D
   view.held.clear();
   view.held_bytes = 0;
   if (!view.parser) {  // no parser for it in this build
-    view.state = ConnectionView::State::ignored;
+    ignore(view);
     return;
   }
   counts_.connections_parsed++;

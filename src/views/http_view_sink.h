@@ -75,7 +75,10 @@ class HttpViewSink final : public RecordSink {
   };
 
   ConnectionView* view_for(const Connection& connection);
-  void detect(ConnectionView& view);
+  // Decides the connection's protocol from its held records and `current` (not held yet):
+  // true when decided (a parser was started and fed, or the connection is left alone).
+  bool detect(ConnectionView& view, const DataRecord* current);
+  void ignore(ConnectionView& view);
   void start_parser(ConnectionView& view, http::Protocol protocol, Direction requests);
   void deliver(ConnectionView& view, Direction direction, uint64_t pos, uint64_t len,
                std::string_view bytes, uint64_t ts_ns);

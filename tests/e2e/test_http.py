@@ -3,6 +3,7 @@ ssl, both traced. Every http record's method, path, headers, status, reason and 
 equal what curl's own --trace says was sent and received (parsed here independently), and
 the bodies equal the files served; each side has its own record (role client and server)."""
 import base64
+import json
 import os
 import re
 import signal
@@ -13,9 +14,10 @@ import harness
 from test_curl_openssl import curl_trace_bytes
 
 
-def split_messages(data, responses):
+def split_messages(data, responses, bodyless=()):
     """HTTP/1.1 messages in `data` as (start line, [[name, value]...], body bytes). Bodies are
-    framed by Content-Length or chunked coding (de-chunked here)."""
+    framed by Content-Length or chunked coding (de-chunked here); messages whose index is in
+    `bodyless` (responses to HEAD) have none."""
     messages, pos = [], 0
     while pos < len(data):
         end = data.index(b"\r\n\r\n", pos)
@@ -24,8 +26,8 @@ def split_messages(data, responses):
         pos = end + 4
         fields = {n.lower(): v for n, v in headers}
         body = b""
-        if responses and lines[0].split(" ")[1].startswith("1"):
-            pass  # 1xx: no body
+        if responses and (lines[0].split(" ")[1].startswith("1") or len(messages) in bodyless):
+            pass  # 1xx, or the response to HEAD: no body
         elif fields.get("transfer-encoding", "").lower() == "chunked":
             while True:
                 line_end = data.index(b"\r\n", pos)
@@ -174,6 +176,99 @@ class HttpViewTest(unittest.TestCase):
         self.assertTrue(harness.data_records(records, get_pid))
         self.assertRegex(tracer.stderr(), r"http: 8 exchanges reported on 4 connections, 0 bytes "
                                           r"skipped in 0 places")
+
+    def test_pipelined_requests_with_head(self):
+        # A python client writes three requests in one call (HEAD, GET, GET; the last asks the
+        # server to close), then reads everything until the server closes.
+        sent, received = self.work.file("sent"), self.work.file("received")
+        requests = (b"HEAD /b.bin HTTP/1.1\r\nHost: pipelined\r\n\r\n"
+                    b"GET /a.txt HTTP/1.1\r\nHost: pipelined\r\n\r\n"
+                    b"GET /b.bin HTTP/1.1\r\nHost: pipelined\r\nConnection: close\r\n\r\n")
+        harness.write_bytes(sent, requests)
+        client_code = (
+            "import socket, ssl, sys\n"
+            "context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)\n"
+            "context.check_hostname = False\n"
+            "context.verify_mode = ssl.CERT_NONE\n"
+            "s = context.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))))\n"
+            "s.sendall(open(sys.argv[2], 'rb').read())\n"
+            "data = b''\n"
+            "while True:\n"
+            "    chunk = s.recv(65536)\n"
+            "    if not chunk:\n"
+            "        break\n"
+            "    data += chunk\n"
+            "open(sys.argv[3], 'wb').write(data)\n")
+        tracer = harness.Tracer(self.work, "--http-only", "--body-bytes", "64K", "--port",
+                                str(self.port))
+        client = harness.track(subprocess.Popen([harness.PYTHON, "-c", client_code,
+                                                 str(self.port), sent, received]))
+        self.assertEqual(client.wait(timeout=60), 0)
+        records = tracer.stop()
+        self.assertEqual(tracer.returncode, 0, tracer.stderr())
+        expected_requests = split_messages(requests, False)
+        expected_responses = final_responses(split_messages(harness.read_bytes(received), True,
+                                                            bodyless=(0,)))
+        self.assertEqual([m[0][:12] for m in expected_responses], ["HTTP/1.1 200"] * 3)
+        self.assertEqual(expected_responses[2][2], self.files["/b.bin"])
+        head = [v for n, v in expected_responses[0][1] if n == "Content-Length"]
+        self.assertEqual(head, [str(len(self.files["/b.bin"]))])  # a length, and no body
+        for pid, role in ((client.pid, "client"), (self.server.pid, "server")):
+            got = http_records(records, pid)
+            self.assertEqual(len(got), 3, got)
+            for r in got:
+                self.assertEqual(r["authority"], "pipelined")
+            self.assertEqual([r["method"] for r in got], ["HEAD", "GET", "GET"])
+            self.assertEqual([r["path"] for r in got], ["/b.bin", "/a.txt", "/b.bin"])
+            for r, (request_line, req_headers, _), (status_line, resp_headers, body, _) in zip(
+                    got, expected_requests, expected_responses):
+                self.assertEqual(r["role"], role)
+                self.assertEqual(r["req_headers"], req_headers)
+                self.assertEqual(r["resp_headers"], resp_headers)
+                self.assertEqual(r["resp_body_len"], len(body))
+                self.assertEqual(base64.b64decode(r.get("resp_body", "")), body)
+                self.assertNotIn("note", r)
+        self.assertEqual([r for r in records if r["type"] == "http_skip"], [])
+
+    @unittest.skipUnless(os.environ.get("GO_PEERS_DIR") and
+                         os.path.exists(os.path.join(os.environ["GO_PEERS_DIR"], "normal")),
+                         "the Go test peers were not built (no Go)")
+    def test_go_net_http_h1_client_and_server(self):
+        # Go's transport reads and writes a connection from two goroutines; 6 POSTs over 2
+        # connections, each side's exchanges equal to what the Go programs report.
+        peer = os.path.join(os.environ["GO_PEERS_DIR"], "normal")
+        port = harness.free_port()
+        ready = self.work.file("go-ready")
+        served_path, fetched_path = self.work.file("served.json"), self.work.file("fetched.json")
+        tracer = harness.Tracer(self.work, "--http-only", "--body-bytes", "64K", "--port",
+                                str(port), "--lib", peer)
+        server = harness.track(subprocess.Popen(
+            [peer, "http-server", str(port), self.work.cert, self.work.key, ready, served_path,
+             "6", "--h1"]))
+        harness.wait_for(lambda: os.path.exists(ready), 10, "Go http server to listen")
+        client = harness.track(subprocess.Popen(
+            [peer, "http-client", f"https://127.0.0.1:{port}", fetched_path, "6", "10000", "2",
+             "--h1"]))
+        self.assertEqual(client.wait(timeout=120), 0)
+        self.assertEqual(server.wait(timeout=60), 0)
+        records = tracer.stop()
+        with open(fetched_path) as f:
+            fetched = {e["path"]: e for e in json.load(f)}
+        self.assertEqual(len(fetched), 6)
+        for pid, role in ((client.pid, "client"), (server.pid, "server")):
+            got = http_records(records, pid)
+            self.assertEqual(sorted(r["path"] for r in got), sorted(fetched), got)
+            for r in got:
+                e = fetched[r["path"]]
+                self.assertEqual((r["role"], r["version"], r["method"], r["status"], r["reason"]),
+                                 (role, "1.1", "POST", 200, "OK"))
+                self.assertEqual(r["authority"], f"127.0.0.1:{port}")
+                self.assertEqual(base64.b64decode(r["req_body"]), base64.b64decode(e["body"]))
+                self.assertEqual(r["req_body_len"], 10000)
+                self.assertEqual(base64.b64decode(r["resp_body"]), base64.b64decode(e["reply"]))
+                self.assertGreater(r["latency_ns"], 0)
+                self.assertNotIn("note", r)
+        self.assertEqual([r for r in records if r["type"] == "http_skip"], [])
 
     def test_http_only_leaves_no_data_records(self):
         tracer = harness.Tracer(self.work, "--http-only", "--port", str(self.port))

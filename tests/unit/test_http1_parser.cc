@@ -274,6 +274,21 @@ TEST(Http1Parser, RefusedConnectGoesOnParsing) {
   EXPECT_EQ(h.got.exchanges[1].status, 200);
 }
 
+TEST(Http1Parser, ConnectWhoseAnswerWasLostDoesNotStopTheRequestSide) {
+  Harness h;
+  h.req("CONNECT db:5432 HTTP/1.1\r\n\r\n");
+  h.req("\x16\x03\x01 tunnel bytes?");
+  h.parser.gap(Side::responses, 50);  // the answer is gone: tunnel or not, nobody knows
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_FALSE(h.got.exchanges[0].status);
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");  // unpaired: skipped
+  h.req("GET /after HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA");
+  ASSERT_EQ(h.got.exchanges.size(), 2u);
+  EXPECT_EQ(h.got.exchanges[1].path, "/after");
+  EXPECT_EQ(h.got.exchanges[1].response.body.first_bytes, "A");
+}
+
 TEST(Http1Parser, GarbageBeforeARequestIsSkippedAndCounted) {
   Harness h;
   std::string garbage = std::string("\x16\x03\x01\x02\x00junk", 9) + "\r\nmore junk\r\n";

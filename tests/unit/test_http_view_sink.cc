@@ -129,6 +129,31 @@ TEST(HttpViewSink, NotHttpIsLeftAlone) {
   EXPECT_EQ(h.view->counts().connections_parsed, 0u);
 }
 
+TEST(HttpViewSink, MidstreamConnectionPairsOnlyOnceTheResponseSideIsFound) {
+  ViewHarness h;
+  h.connection.midstream = true;
+  // The tail of a response to a request sent before tracing started, then a whole exchange:
+  // the first request cannot be proven to own the first status line seen.
+  h.send(Direction::read, "lo world", 1);
+  h.send(Direction::write, "GET /1 HTTP/1.1\r\n\r\n", 2);
+  h.send(Direction::read, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1", 3);
+  h.send(Direction::write, "GET /2 HTTP/1.1\r\n\r\n", 4);
+  h.send(Direction::read, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2", 5);
+  ASSERT_EQ(h.seen.exchanges.size(), 2u);
+  EXPECT_EQ(h.seen.exchanges[0].path, "/1");
+  EXPECT_FALSE(h.seen.exchanges[0].status);
+  EXPECT_EQ(h.seen.exchanges[1].path, "/2");
+  EXPECT_EQ(h.seen.exchanges[1].response.body.first_bytes, "2");
+}
+
+TEST(HttpViewSink, LargeUndecidedRecordsAreNotHeld) {
+  ViewHarness h(false, Role::unknown);
+  h.send(Direction::read, std::string(100000, '\x17'), 1);  // not HTTP; the other side silent
+  EXPECT_EQ(h.seen.data_records.size(), 1u);
+  h.send(Direction::write, "GET / HTTP/1.1\r\n\r\n", 2);
+  EXPECT_EQ(h.view->counts().connections_parsed, 0u);  // left alone after the limit
+}
+
 TEST(HttpViewSink, PosGapAndTruncationAreGaps) {
   ViewHarness h;
   h.send(Direction::write, "GET /1 HTTP/1.1\r\n\r\n", 1);

@@ -49,9 +49,13 @@ size_t Http1Parser::buffered_bytes() const {
 void Http1Parser::feed(Side side, std::string_view bytes, uint64_t ts_ns) {
   if (ended_) return;
   half(side).last_ts = ts_ns;
+  half(side).at_call_start = true;
   std::string carry;  // bytes taken back out of a buffer to be read again
   std::string_view input = bytes;
-  while (!input.empty()) step(side, input, carry, ts_ns);
+  while (!input.empty()) {
+    step(side, input, carry, ts_ns);
+    half(side).at_call_start = false;  // only a resync that is the feed's first step uses it
+  }
   if (tunnel_refused_) release_tunnel_wait();
 }
 
@@ -123,7 +127,7 @@ void Http1Parser::head_step(Side side, std::string_view& input, std::string& car
 
   // Garbage is recognised at its first line, not after a whole block of it.
   if (!h.start_line_checked) {
-    size_t nl = h.buf.find('\n');
+    size_t nl = h.buf.find('\n', old);  // none before: the line was not whole then
     if (nl != std::string::npos || h.buf.size() >= h1::kMaxStartLine) {
       std::string_view line = without_line_ending(std::string_view(h.buf).substr(0, nl));
       bool ok = nl != std::string::npos &&
@@ -252,10 +256,19 @@ void Http1Parser::resync_step(Side side, std::string_view& input, std::string& c
   (void)ts;
   Half& h = half(side);
   size_t take = std::min(input.size(), kResyncStep);
+  if (h.at_call_start) h.call_start = h.buf.size();
+  h.at_call_start = false;
   h.buf.append(input.substr(0, take));
   input.remove_prefix(take);
 
-  size_t pos = h.line_start_at_0 ? 0 : next_line_start(h.buf, 0);
+  // Candidates: the start of a line, and the first byte of a call (a TLS read or write).
+  const size_t call_start = h.call_start;
+  auto next_candidate = [&](size_t pos) {
+    return std::min(next_line_start(h.buf, pos), call_start != std::string::npos && call_start > pos
+                                                     ? call_start
+                                                     : std::string::npos);
+  };
+  size_t pos = h.line_start_at_0 ? 0 : std::min(next_line_start(h.buf, 0), call_start);
   while (pos != std::string::npos && pos < h.buf.size()) {
     std::string_view rest = std::string_view(h.buf).substr(pos);
     h1::Verdict v = side == Side::requests ? h1::request_line_at(rest) : h1::status_line_at(rest);
@@ -268,6 +281,7 @@ void Http1Parser::resync_step(Side side, std::string_view& input, std::string& c
       input = carry;
       h.buf.clear();
       h.buf.shrink_to_fit();
+      h.call_start = std::string::npos;
       h.phase = Phase::head;
       h.message_started = false;
       if (side == Side::responses) responses_in_sync_ = true;
@@ -277,10 +291,13 @@ void Http1Parser::resync_step(Side side, std::string_view& input, std::string& c
       h.skipped += pos;
       h.buf.erase(0, pos);
       h.line_start_at_0 = true;
+      h.call_start = call_start != std::string::npos && call_start > pos ? call_start - pos
+                                                                         : std::string::npos;
       return;
     }
-    pos = next_line_start(h.buf, pos);
+    pos = next_candidate(pos);
   }
+  h.call_start = std::string::npos;
   // No start line here: all of it is skipped. The next byte begins a line after a LF.
   h.skipped += h.buf.size();
   h.line_start_at_0 = !h.buf.empty() ? h.buf.back() == '\n' : h.line_start_at_0;
@@ -522,6 +539,7 @@ void Http1Parser::malformed(Side side, std::string_view note) {
   if (side == Side::responses) {
     drop_unanswered("no response paired: the response side could not be parsed");
     responses_in_sync_ = false;
+    resume_requests_after_lost_answer();
   }
   half(side).buf.clear();
   begin_resync(side, "not http", false);
@@ -633,10 +651,21 @@ void Http1Parser::gap(Side side, uint64_t bytes) {
   if (side == Side::responses) {
     drop_unanswered("no response paired: bytes were lost on the response side");
     responses_in_sync_ = false;
+    resume_requests_after_lost_answer();
   }
   h.skipped += h.buf.size();
   h.buf.clear();
   begin_resync(side, "data lost", true);
+  if (tunnel_refused_) release_tunnel_wait();
+}
+
+void Http1Parser::resume_requests_after_lost_answer() {
+  // A CONNECT or Upgrade whose answer was lost: whether a tunnel followed is not known. The
+  // request side goes on, resyncing: tunnel bytes are not start lines and are skipped.
+  if (requests_.phase == Phase::tunnel_wait) {
+    tunnel_refused_ = true;
+    tunnel_held_lost_ = true;
+  }
 }
 
 void Http1Parser::end(uint64_t ts_ns) {

@@ -4,9 +4,11 @@
 // CONNECT and Upgrade (parsing stops: the bytes after are another protocol).
 //
 // Loss and garbage: the side that lost bytes (or met bytes that are not HTTP) skips to the
-// next start line it can prove (a complete request or status line at the start of a line, or
-// right after the gap) and reports what it skipped. A response is paired with the oldest
-// request awaiting one; when that pairing cannot be proven it is not made:
+// next start line it can prove: a complete request or status line (strict: CRLF, HTTP/1.x) at
+// the start of a line, right after the gap, or at the first byte of a call (a record: writers
+// start messages at calls; a body that holds a whole status line exactly at a read's start is
+// the one case this takes wrongly). It reports what it skipped. A response is paired with the
+// oldest request awaiting one; when that pairing cannot be proven it is not made:
 //   - a gap on the response side drops every request awaiting a response (each is reported
 //     with a note, without a response), and requests that start before the response side
 //     has found its next status line are reported unpaired too;
@@ -76,7 +78,9 @@ class Http1Parser final : public ProtocolParser {
     std::string skip_reason;
     uint64_t ignored = 0;  // after a protocol switch
     uint64_t last_ts = 0;
-    size_t line_begin = 0;  // trailers: where the line being read starts in buf
+    size_t line_begin = 0;                  // trailers: where the line being read starts in buf
+    bool at_call_start = false;             // the next byte fed begins a call (a record)
+    size_t call_start = std::string::npos;  // resync: where a call's bytes begin in buf
     bool start_line_checked = false;
   };
 
@@ -110,6 +114,7 @@ class Http1Parser final : public ProtocolParser {
   void report_skip(Side side);
   void stop_parsing(Pending& p, std::string_view note, std::string_view skip_reason, uint64_t ts);
   void release_tunnel_wait();
+  void resume_requests_after_lost_answer();
   void drop_unanswered(std::string_view note);
   void emit_ready();
   void emit(Exchange& exchange);
