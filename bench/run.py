@@ -65,7 +65,7 @@ def workload_comm(api):
     return GO_WORKLOAD_COMM if api == "go" else WORKLOAD_COMM
 SUMMARY_RE = re.compile(
     r"tlstap: (\d+) write records \((\d+) bytes\), (\d+) read records \((\d+) bytes\), "
-    r"(\d+) truncated,(?: \d+ connections closed;)? lost (\d+) events \((\d+) bytes\)")
+    r"(\d+) truncated,(?: \d+ connections? closed;)? lost (\d+) events \((\d+) bytes\)")
 
 
 def fail(message):

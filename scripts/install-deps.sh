@@ -16,6 +16,8 @@ packages=(
   openssl curl python3 nodejs util-linux procps
   # wolfSSL and mbedTLS: the e2e tests' own C peers, and lighttpd serving TLS with wolfSSL
   libwolfssl-dev libmbedtls-dev lighttpd lighttpd-mod-wolfssl
+  # a JVM (JSSE: TLS tlstap cannot capture and must say so); `java File.java` needs the JDK
+  openjdk-17-jdk-headless
   # Go programs (crypto/tls) the Go readers' tests build; binutils' objdump is their oracle
   golang-go binutils
   # NSS: its test programs (tstclnt, selfserv, certutil, pk12util) and the headers the NSS test

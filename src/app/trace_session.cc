@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "capture/reassembler.h"
 #include "cli/child_command.h"
 #include "cli/privileges.h"
+#include "common/plural.h"
 #include "conn/connection_filter_sink.h"
 #include "conn/connection_tracker.h"
 #include "conn/listening_ports.h"
@@ -88,10 +90,10 @@ class LossReporter {
 void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_events_lost) {
   fmt::print(stderr,
              "tlstap: {} write records ({} bytes), {} read records ({} bytes), {} truncated, "
-             "{} connections closed; lost {} events ({} bytes); {} targets attached\n",
+             "{} closed; lost {} events ({} bytes); {} attached\n",
              counts.records[1], counts.bytes[1], counts.records[0], counts.bytes[0],
-             counts.truncated_records, counts.closed_connections, counts.lost_events,
-             counts.lost_bytes, targets);
+             counts.truncated_records, counted(counts.closed_connections, "connection"),
+             counts.lost_events, counts.lost_bytes, counted(targets, "target"));
   if (counts.unseen_calls > 0) {
     fmt::print(stderr,
                "tlstap: {} already in flight when tracing started returned unseen (its "
@@ -300,9 +302,20 @@ int run_trace_session(const Options& options) {
     discovery.scan_all_processes();
   }
   if (discovery.attached_count() == 0 && options.command.empty()) {
-    return fail(options.pids.empty()
-                    ? "found no TLS library to attach to (no libssl in the linker's directories "
-                      "or in any process); name one with --lib PATH"
+    if (options.pids.empty()) {
+      return fail(
+          "found no TLS library to attach to (no libssl in the linker's directories or in any "
+          "process); name one with --lib PATH");
+    }
+    // A JVM's TLS is Java code (said above for each): no --lib would help with it.
+    const bool all_own_tls = std::all_of(options.pids.begin(), options.pids.end(), [&](pid_t pid) {
+      return discovery.own_tls_runtime(pid).has_value();
+    });
+    return fail(all_own_tls
+                    ? fmt::format("nothing to trace: {} TLS in {} runtime's own code (see above)",
+                                  options.pids.size() == 1 ? "the traced process has its"
+                                                           : "the traced processes have their",
+                                  options.pids.size() == 1 ? "its" : "their")
                     : "the traced processes use no TLS library tlstap knows; name one with --lib "
                       "PATH");
   }
@@ -339,8 +352,8 @@ int run_trace_session(const Options& options) {
   install_signal_handlers();
   if (child) child->release();
   if (!options.quiet) {
-    fmt::print(stderr, "tlstap: tracing {} TLS targets{}; Ctrl-C to stop\n",
-               discovery.attached_count(),
+    fmt::print(stderr, "tlstap: tracing {}{}; Ctrl-C to stop\n",
+               counted(discovery.attached_count(), "TLS target"),
                child ? fmt::format(" for {} (pid {})", options.command[0], child->pid()) : "");
   }
 

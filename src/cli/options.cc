@@ -1,8 +1,13 @@
 #include "cli/options.h"
 
+#include <pwd.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <string_view>
 
@@ -29,6 +34,41 @@ std::optional<uint64_t> parse_byte_size(const std::string& text) {
   return value * unit_it->second;
 }
 
+std::optional<uint16_t> parse_port(const std::string& text) {
+  if (text.empty() || text.size() > 5 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  unsigned long port = std::stoul(text);
+  if (port < 1 || port > 65535) return std::nullopt;
+  return static_cast<uint16_t>(port);
+}
+
+std::optional<double> parse_duration_seconds(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  char* end = nullptr;
+  double seconds = std::strtod(text.c_str(), &end);
+  // strtod takes "inf", "nan" and hex floats; only a finite positive number is a duration.
+  if (end != text.c_str() + text.size() || !std::isfinite(seconds) || seconds <= 0) {
+    return std::nullopt;
+  }
+  return seconds;
+}
+
+Result<uid_t> parse_user(const std::string& text) {
+  if (!text.empty() &&
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (text.size() > 10 || std::stoull(text) > UINT32_MAX - 1) {  // (uid_t)-1 is "no user"
+      return Error{fmt::format("-u/--uid: {} is not a user id", text)};
+    }
+    return static_cast<uid_t>(std::stoull(text));
+  }
+  // A name that is all digits is taken as a uid above, as ps and chown do.
+  if (const passwd* user = text.empty() ? nullptr : getpwnam(text.c_str())) return user->pw_uid;
+  return Error{
+      fmt::format("-u/--uid: no user named \"{}\" (give a user name or a numeric uid)", text)};
+}
+
 Result<Options> parse_options(int argc, char** argv, int& exit_code) {
   Options options;
   CLI::App app{
@@ -38,12 +78,13 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
       "tlstap"};
   app.footer("Usage: tlstap [options] [-- COMMAND [ARGS...]]");
   app.add_option("-p,--pid", options.pids, "trace only this process (repeatable)");
-  app.add_option("-u,--uid", options.uid, "trace only this user");
+  std::optional<std::string> user;
+  app.add_option("-u,--uid", user, "trace only this user (a name or a numeric uid)");
   app.add_option("-c,--comm", options.comm, "trace only processes with this command name");
-  app.add_option("--port", options.ports,
+  std::vector<std::string> ports;  // checked below, for a message that names the option
+  app.add_option("--port", ports,
                  "trace only connections with this port at either end "
-                 "(repeatable)")
-      ->check(CLI::Range(1, 65535));
+                 "(repeatable)");
   app.add_option("--host", options.host, "trace only connections with this address at either end");
   std::string format = "text";
   app.add_option("-f,--format", format, "text (default) | json | hex")
@@ -65,8 +106,8 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--lib", options.libs, "also attach to this library or binary (repeatable)");
   app.add_flag("--list-targets", options.list_targets,
                "print what would be attached to, with the symbols found; exit");
-  app.add_option("-d,--duration", options.duration_seconds, "stop after SECS")
-      ->check(CLI::PositiveNumber);
+  std::optional<std::string> duration;  // checked below: CLI11 prints the range of a double
+  app.add_option("-d,--duration", duration, "stop after SECS");
   CLI::Option* nice =
       app.add_option("--nice", options.nice,
                      "scheduling priority of tlstap, -20..19 (default -10: ahead of the traced "
@@ -102,6 +143,32 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
     return Error{""};
   }
   options.nice_given = nice->count() > 0;
+  for (const std::string& text : ports) {
+    std::optional<uint16_t> port = parse_port(text);
+    if (!port) {
+      exit_code = 2;
+      return Error{fmt::format("--port: {} is not a port number (1-65535)", text)};
+    }
+    options.ports.push_back(*port);
+  }
+  if (duration) {
+    options.duration_seconds = parse_duration_seconds(*duration);
+    if (!options.duration_seconds) {
+      exit_code = 2;
+      return Error{fmt::format(
+          "-d/--duration: {} is not a duration: expected a positive number of seconds, like 10 "
+          "or 0.5",
+          *duration)};
+    }
+  }
+  if (user) {
+    Result<uid_t> uid = parse_user(*user);
+    if (!uid) {
+      exit_code = 2;
+      return uid.error();
+    }
+    options.uid = *uid;
+  }
   if (options.http_only) options.http = true;
   std::optional<uint64_t> body = parse_byte_size(body_bytes);
   if (!body || *body > (16 << 20)) {

@@ -47,6 +47,13 @@ struct Options {
 // printed help or usage already when the message is empty.
 Result<Options> parse_options(int argc, char** argv, int& exit_code);
 
+// A TCP port, 1 to 65535, in decimal.
+std::optional<uint16_t> parse_port(const std::string& text);
+// A finite number of seconds above zero ("10", "0.5").
+std::optional<double> parse_duration_seconds(const std::string& text);
+// A user name (looked up with getpwnam) or a numeric uid.
+Result<uid_t> parse_user(const std::string& text);
+
 // "64K", "16M", "16MiB", "1G" or plain bytes.
 std::optional<uint64_t> parse_byte_size(const std::string& text);
 

@@ -16,6 +16,7 @@
 
 #include "discover/go_targets.h"
 #include "discover/proc_maps.h"
+#include "discover/runtime_tls.h"
 #include "discover/tls_stack_hint.h"
 #include "stacks/registry.h"
 
@@ -253,7 +254,32 @@ bool Discovery::scan_process(pid_t pid) {
     }
   }
   if (uses_tls && tls_process_) tls_process_(pid, probes_attached_ns);
+  note_own_tls_runtime(pid, mappings);
   return !mappings.empty() || std::filesystem::exists(fmt::format("/proc/{}", pid));
+}
+
+void Discovery::note_own_tls_runtime(pid_t pid, const std::vector<MapsEntry>& mappings) {
+  std::vector<std::string> paths;
+  for (const MapsEntry& mapping : mappings) paths.push_back(mapping.path);
+  std::optional<OwnTlsRuntime> runtime = find_own_tls_runtime(paths);
+  if (!runtime) return;
+  std::string description = describe_own_tls_runtime(*runtime);
+  {
+    std::lock_guard lock(mutex_);
+    if (!own_tls_runtimes_.emplace(pid, description).second) return;  // said already
+  }
+  std::string comm;
+  std::ifstream comm_file(fmt::format("/proc/{}/comm", pid));
+  std::getline(comm_file, comm);
+  log_(fmt::format("process {}{} {}", pid, comm.empty() ? "" : fmt::format(" ({})", comm),
+                   description));
+}
+
+std::optional<std::string> Discovery::own_tls_runtime(pid_t pid) const {
+  std::lock_guard lock(mutex_);
+  auto found = own_tls_runtimes_.find(pid);
+  if (found == own_tls_runtimes_.end()) return std::nullopt;
+  return found->second;
 }
 
 Status Discovery::add_file(const std::string& path) {

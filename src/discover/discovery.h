@@ -8,10 +8,12 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "discover/proc_maps.h"
 #include "discover/target.h"
 
 namespace tlstap {
@@ -46,6 +48,9 @@ class Discovery {
   void on_tls_process(TlsProcessFn hook) { tls_process_ = std::move(hook); }
 
   size_t attached_count() const { return attached_count_.load(); }
+  // Processes seen to run a runtime whose TLS is its own code (runtime_tls.h), each said once
+  // when found: what was said, without the process.
+  std::optional<std::string> own_tls_runtime(pid_t pid) const;
 
   // From now on, a file first found mapped by a running process is one that process (and
   // maybe others) used before tlstap could attach to it: such files are kept to be said.
@@ -61,6 +66,8 @@ class Discovery {
   // `mapped_by_process`: found in a running process's maps (it may have used the file already).
   bool consider(const std::string& open_path, const std::string& display_path,
                 std::string* why_not = nullptr, bool mapped_by_process = false);
+  // Says, once per process, that it runs a runtime whose TLS tlstap cannot see.
+  void note_own_tls_runtime(pid_t pid, const std::vector<MapsEntry>& mappings);
   static std::string why_not_attached(const Result<std::vector<FunctionSymbol>>& functions,
                                       const std::string& open_path,
                                       const std::string& display_path);
@@ -73,6 +80,7 @@ class Discovery {
   std::map<FileId, uint64_t> attached_at_;  // CLOCK_MONOTONIC when its probes were attached
   std::atomic<bool> initial_scan_done_{false};
   std::vector<std::string> attached_late_;
+  std::map<pid_t, std::string> own_tls_runtimes_;
   std::vector<Target> targets_;
   std::atomic<size_t> attached_count_{0};
 };

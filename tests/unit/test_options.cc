@@ -1,6 +1,8 @@
 #include "cli/options.h"
 
 #include <gtest/gtest.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -143,6 +145,76 @@ TEST(ParseOptions, EverythingAfterDoubleDashIsTheCommand) {
   EXPECT_EQ(parsed->libs, (std::vector<std::string>{"/lib/a.so", "/lib/b.so"}));
   EXPECT_EQ(parsed->ports, std::vector<uint16_t>{});
   EXPECT_EQ(parsed->command, std::vector<std::string>{"ls"});
+}
+
+TEST(ParseOptions, PortsAreNumbersFrom1To65535) {
+  int exit_code = 0;
+  Result<Options> parsed = parse({"--port", "1", "--port", "443", "--port", "65535"}, exit_code);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->ports, (std::vector<uint16_t>{1, 443, 65535}));
+  for (const char* value : {"abc", "0", "65536", "-1", "443x", "", "99999999999999999999"}) {
+    SCOPED_TRACE(value);
+    exit_code = 0;
+    Result<Options> bad = parse({"--port", value}, exit_code);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(exit_code, 2);
+    EXPECT_EQ(bad.error().message,
+              std::string("--port: ") + value + " is not a port number (1-65535)");
+  }
+}
+
+TEST(ParseOptions, DurationIsAFinitePositiveNumberOfSeconds) {
+  int exit_code = 0;
+  Result<Options> parsed = parse({"-d", "0.5"}, exit_code);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->duration_seconds, 0.5);
+  parsed = parse({"--duration", "10"}, exit_code);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->duration_seconds, 10.0);
+  for (const char* value : {"-1", "0", "-0", "inf", "nan", "1e999", "10s", "", "ten"}) {
+    SCOPED_TRACE(value);
+    exit_code = 0;
+    Result<Options> bad = parse({"-d", value}, exit_code);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(exit_code, 2);
+    EXPECT_EQ(bad.error().message,
+              std::string("-d/--duration: ") + value +
+                  " is not a duration: expected a positive number of seconds, like 10 or 0.5");
+  }
+}
+
+TEST(ParseOptions, UserIsANameOrANumericUid) {
+  // Names and uids that exist on any system tlstap runs on: root is 0.
+  int exit_code = 0;
+  Result<Options> by_name = parse({"-u", "root"}, exit_code);
+  ASSERT_TRUE(by_name);
+  EXPECT_EQ(by_name->uid, 0u);
+  const passwd* me = getpwuid(getuid());
+  ASSERT_NE(me, nullptr);
+  const uid_t my_uid = me->pw_uid;
+  Result<Options> by_own_name = parse({"--uid", me->pw_name}, exit_code);
+  ASSERT_TRUE(by_own_name);
+  EXPECT_EQ(by_own_name->uid, my_uid);
+  Result<Options> by_number = parse({"-u", "1234"}, exit_code);  // a uid need not have a name
+  ASSERT_TRUE(by_number);
+  EXPECT_EQ(by_number->uid, 1234u);
+  Result<Options> none = parse({}, exit_code);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->uid);
+}
+
+TEST(ParseOptions, UnknownUserNameIsAUsageError) {
+  int exit_code = 0;
+  Result<Options> bad = parse({"-u", "nosuchuser-tlstap"}, exit_code);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(exit_code, 2);
+  EXPECT_EQ(bad.error().message,
+            "-u/--uid: no user named \"nosuchuser-tlstap\" (give a user name or a numeric uid)");
+  exit_code = 0;
+  Result<Options> too_big = parse({"-u", "4294967295"}, exit_code);  // (uid_t)-1: no user
+  ASSERT_FALSE(too_big);
+  EXPECT_EQ(exit_code, 2);
+  EXPECT_EQ(too_big.error().message, "-u/--uid: 4294967295 is not a user id");
 }
 
 }  // namespace
