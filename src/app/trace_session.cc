@@ -32,6 +32,7 @@
 #include "output/fan_out_sink.h"
 #include "output/output_stream.h"
 #include "output/pcapng_sink.h"
+#include "output/pipe_reader.h"
 #include "output/sinks.h"
 #include "views/http_view_sink.h"
 
@@ -364,6 +365,8 @@ int run_trace_session(const Options& options) {
   std::optional<std::string> fatal;
   std::chrono::milliseconds drain_interval = kBusyDrainInterval;
   bool pcapng_error_reported = false;
+  // An output whose pipe reader went away while no write failed (nothing was being written).
+  const OutputStream* reader_gone = nullptr;
   while (!g_stop_requested) {
     Result<size_t> polled = (*reader)->poll(static_cast<int>(drain_interval.count()));
     if (!polled) {
@@ -380,7 +383,16 @@ int run_trace_session(const Options& options) {
     // Records and packets show up within a drain interval, however few there are.
     if (records_out) {
       records_out->flush();
+      // Any write error of the records stops tracing: every later record could only be counted
+      // as not written. A closed pipe (`tlstap | head`, EPIPE) most of all: nobody will read
+      // more, so tlstap stops as tcpdump does. A full disk stops it too: what was written is
+      // whole, and a tracer that goes on without writing would only make the loss larger. While
+      // no records flow no write fails, so the pipe is also asked whether its reader has gone.
       if (records_out->error()) break;
+      if (pipe_reader_gone(records_out->fd())) {
+        reader_gone = &*records_out;
+        break;
+      }
     }
     if (pcapng_out) {
       pcapng_out->flush();
@@ -390,6 +402,10 @@ int run_trace_session(const Options& options) {
                         *pcapng_out->error()));
         pcapng_error_reported = true;
         if (!records_out) break;
+      }
+      if (!records_out && pipe_reader_gone(pcapng_out->fd())) {  // `-w - | tshark`, tshark gone
+        reader_gone = &*pcapng_out;
+        break;
       }
     }
     if (child && (child_status = child->poll_exit())) break;  // its records are in the ring
@@ -425,6 +441,13 @@ int run_trace_session(const Options& options) {
   }
   if (pcapng_out && pcapng_out->error()) {
     if (!pcapng_error_reported) log(*pcapng_out->error());
+    exit_code = 1;
+  }
+  if (reader_gone && !reader_gone->error()) {
+    // Said as the next write would have said it.
+    fmt::print(stderr,
+               "tlstap: writing {}: {} (its reader has exited); {} records were not written\n",
+               reader_gone->name(), std::strerror(EPIPE), reader_gone->records_not_written());
     exit_code = 1;
   }
   if (fatal) exit_code = fail(*fatal);

@@ -56,6 +56,7 @@ class OutputStream {
   uint64_t records_not_written() const { return queue_->records_not_written(); }
   WriteQueue::Stats queue_stats() const { return queue_->stats(); }
   const std::string& name() const { return name_; }
+  int fd() const { return fd_; }
 
  private:
   static constexpr size_t kFlushThreshold = 256 << 10;

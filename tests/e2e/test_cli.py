@@ -262,6 +262,86 @@ class CliTest(unittest.TestCase):
         self.assertIn("writing /dev/full: No space left on device", stderr)
         self.assertIn("records were not written", stderr)
 
+    # HTTPS requests with python's ssl (libssl) to URL: the first once GO exists, then one every
+    # 0.1 s until COUNT were made; then it idles. libssl is mapped before READY is written.
+    HTTPS_LOOP = """
+import os, ssl, sys, time, urllib.request
+url, count, ready, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+context = ssl._create_unverified_context()
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.05)
+for _ in range(count):
+    urllib.request.urlopen(url, context=context).read()
+    time.sleep(0.1)
+time.sleep(120)
+"""
+
+    def run_into_closed_pipe(self, requests):
+        """tlstap -p CLIENT | head -c 100 while CLIENT makes `requests` HTTPS requests. Returns
+        (seconds from the first request to tlstap's exit, its exit code, its stderr)."""
+        www = self.work.file("www")
+        os.mkdir(www)
+        harness.write_bytes(os.path.join(www, "blob"), os.urandom(2000))
+        port = harness.free_port()
+        server = harness.track(subprocess.Popen(
+            [harness.PYTHON, os.path.join(harness.PROGS, "https_server.py"), str(port),
+             self.work.cert, self.work.key, www], stderr=subprocess.DEVNULL))
+        harness.wait_for_port(port)
+        ready, go = self.work.file("ready"), self.work.file("go")
+        client = harness.track(subprocess.Popen(
+            [harness.PYTHON, "-c", self.HTTPS_LOOP, f"https://127.0.0.1:{port}/blob",
+             str(requests), ready, go]))
+        harness.wait_for(lambda: os.path.exists(ready), 10, "client to load libssl")
+        stderr_path = self.work.file("tlstap.stderr")
+        with open(stderr_path, "w+") as stderr:
+            tracer = harness.track(subprocess.Popen(
+                [harness.TLSTAP, "-f", "json", "-p", str(client.pid)], stdout=subprocess.PIPE,
+                stderr=stderr))
+            head = harness.track(subprocess.Popen(["head", "-c", "100"], stdin=tracer.stdout,
+                                                  stdout=subprocess.DEVNULL))
+            tracer.stdout.close()  # head is the pipe's only reader
+            harness.wait_for(lambda: "Ctrl-C to stop" in harness.read_bytes(stderr_path).decode()
+                             or tracer.poll() is not None, 30, "tlstap to attach")
+            started = time.monotonic()
+            harness.write_bytes(go, b"")
+            self.assertEqual(head.wait(timeout=30), 0)
+            try:
+                code = tracer.wait(timeout=30)
+            finally:
+                client.kill()
+                server.kill()
+            return time.monotonic() - started, code, harness.read_bytes(stderr_path).decode()
+
+    def test_closed_pipe_stops_tracing_while_records_flow(self):
+        # 200 requests take 20 s: tlstap must stop long before they are done.
+        seconds, code, stderr = self.run_into_closed_pipe(200)
+        self.assertLess(seconds, 5, stderr)
+        self.assertEqual(code, 1, stderr)
+        # Seen at the failed write, or by asking the pipe first (between two requests).
+        self.assertRegex(stderr, r"tlstap: writing stdout: Broken pipe( \(its reader has "
+                                 r"exited\))?; \d+ records were not written\n")
+        self.assert_summary_counts_read_as_english(stderr)
+
+    def test_closed_pipe_stops_tracing_when_no_records_follow(self):
+        # One request: its records are written and head exits; nothing more is ever written.
+        seconds, code, stderr = self.run_into_closed_pipe(1)
+        self.assertLess(seconds, 5, stderr)
+        self.assertEqual(code, 1, stderr)
+        self.assertRegex(stderr, r"tlstap: writing stdout: Broken pipe( \(its reader has "
+                                 r"exited\))?; \d+ records were not written\n")
+        self.assert_summary_counts_read_as_english(stderr)
+
+    def assert_summary_counts_read_as_english(self, stderr):
+        summary = re.search(r"truncated, (\d+) (connections?) closed; .*; (\d+) (targets?) "
+                            r"attached\n", stderr)
+        self.assertIsNotNone(summary, stderr)
+        for count, noun in ((summary[1], summary[2]), (summary[3], summary[4])):
+            self.assertEqual(noun.endswith("s"), count != "1", summary[0])
+        tracing = re.search(r"tracing (\d+) TLS (targets?);", stderr)
+        self.assertIsNotNone(tracing, stderr)
+        self.assertEqual(tracing[2].endswith("s"), tracing[1] != "1", tracing[0])
+
 
 if __name__ == "__main__":
     harness.main()
