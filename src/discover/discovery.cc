@@ -282,6 +282,11 @@ std::optional<std::string> Discovery::own_tls_runtime(pid_t pid) const {
   return found->second;
 }
 
+void Discovery::process_exited(pid_t pid) {
+  std::lock_guard lock(mutex_);
+  own_tls_runtimes_.erase(pid);
+}
+
 Status Discovery::add_file(const std::string& path) {
   std::string why_not;
   if (!consider(path, path, &why_not)) return Error{fmt::format("--lib {}", why_not)};

@@ -51,6 +51,8 @@ class Discovery {
   // Processes seen to run a runtime whose TLS is its own code (runtime_tls.h), each said once
   // when found: what was said, without the process.
   std::optional<std::string> own_tls_runtime(pid_t pid) const;
+  // The process exited: a new process given its pid is said anew.
+  void process_exited(pid_t pid);
 
   // From now on, a file first found mapped by a running process is one that process (and
   // maybe others) used before tlstap could attach to it: such files are kept to be said.

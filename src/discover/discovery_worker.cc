@@ -41,8 +41,11 @@ void DiscoveryWorker::process_changed(pid_t pid, bool exec) {
 }
 
 void DiscoveryWorker::process_exited(pid_t pid) {
-  std::lock_guard lock(mutex_);
-  pending_.erase(pid);
+  {
+    std::lock_guard lock(mutex_);
+    pending_.erase(pid);
+  }
+  discovery_.process_exited(pid);
 }
 
 void DiscoveryWorker::run() {
