@@ -94,9 +94,12 @@ void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_e
              counts.lost_bytes, targets);
   if (counts.unseen_calls > 0) {
     fmt::print(stderr,
-               "tlstap: {} already in flight when tracing started returned unseen (its "
-               "connection's records are marked midstream)\n",
-               counts.unseen_calls == 1 ? "1 call" : fmt::format("{} calls", counts.unseen_calls));
+               "tlstap: {} already in flight when tracing started returned unseen{} (their "
+               "bytes are in no record; connections older than tlstap are marked midstream)\n",
+               counts.unseen_calls == 1 ? "1 call" : fmt::format("{} calls", counts.unseen_calls),
+               counts.unseen_bytes > 0
+                   ? fmt::format(", {} bytes known of them", counts.unseen_bytes)
+                   : std::string());
   }
   if (process_events_lost > 0) {
     fmt::print(stderr,
