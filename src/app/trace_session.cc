@@ -159,16 +159,19 @@ int run_trace_session(const Options& options) {
     host = *canonical;
   }
   config.verbose = options.verbose;
+  // Before loading anything: a file that may not be written is said at once.
+  Result<OutputStream> opened =
+      options.output_path
+          ? OutputStream::create_private_file(
+                *options.output_path, options.queue_bytes,
+                options.force ? ExistingFile::truncate : ExistingFile::refuse)
+          : Result<OutputStream>(OutputStream::standard_output(options.queue_bytes));
+  if (!opened) return fail(opened.error().message);
+  OutputStream& out = *opened;
   Result<std::unique_ptr<TracerBpf>> loaded = TracerBpf::load(config);
   if (!loaded) return fail(loaded.error().message);
   TracerBpf& tracer = **loaded;
 
-  Result<OutputStream> opened =
-      options.output_path
-          ? OutputStream::create_private_file(*options.output_path, options.queue_bytes)
-          : Result<OutputStream>(OutputStream::standard_output(options.queue_bytes));
-  if (!opened) return fail(opened.error().message);
-  OutputStream& out = *opened;
   std::unique_ptr<RecordSink> encoder = make_sink(options.format, out);
   CountingSink counting(*encoder);
   // Filters after the reassembly and the memory-BIO binding, before the counts: what is

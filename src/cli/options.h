@@ -24,6 +24,7 @@ struct Options {
   std::vector<std::string> command;  // after --
   OutputFormat format = OutputFormat::text;
   std::optional<std::string> output_path;
+  bool force = false;  // an existing output file may be overwritten (never through a link)
   uint64_t max_bytes = 1 << 20;
   uint64_t buffer_bytes = 32 << 20;
   uint64_t queue_bytes = kDefaultQueueBytes;  // output queue between draining and writing

@@ -1,13 +1,6 @@
 #include "output/output_stream.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
-#include <fmt/format.h>
 
 namespace tlstap {
 
@@ -43,18 +36,11 @@ OutputStream OutputStream::standard_output(uint64_t queue_bytes) {
 }
 
 Result<OutputStream> OutputStream::create_private_file(const std::string& path,
-                                                       uint64_t queue_bytes) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Error{fmt::format("cannot create {}: {}", path, std::strerror(errno))};
-  // An existing file keeps its old mode through O_CREAT; plaintext must not stay readable.
-  // Only regular files: -o /dev/null must not become unusable for everyone else.
-  struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fchmod(fd, 0600) != 0) {
-    int error = errno;
-    close(fd);
-    return Error{fmt::format("cannot make {} private: {}", path, std::strerror(error))};
-  }
-  return OutputStream(fd, true, path, queue_bytes);
+                                                       uint64_t queue_bytes,
+                                                       ExistingFile existing) {
+  Result<int> fd = open_private_file(path, existing);
+  if (!fd) return fd.error();
+  return OutputStream(*fd, true, path, queue_bytes);
 }
 
 void OutputStream::flush() {

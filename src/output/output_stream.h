@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "output/private_file.h"
 #include "output/write_queue.h"
 
 namespace tlstap {
@@ -27,9 +28,11 @@ class OutputStream {
  public:
   // Standard output (not owned).
   static OutputStream standard_output(uint64_t queue_bytes = kDefaultQueueBytes);
-  // Creates or truncates `path` with mode 0600: the records are somebody's plaintext.
+  // Creates `path` with mode 0600 (the records are somebody's plaintext), never through a
+  // symbolic link, and overwrites an existing file only when told to (open_private_file).
   static Result<OutputStream> create_private_file(const std::string& path,
-                                                  uint64_t queue_bytes = kDefaultQueueBytes);
+                                                  uint64_t queue_bytes = kDefaultQueueBytes,
+                                                  ExistingFile existing = ExistingFile::refuse);
 
   OutputStream(OutputStream&& other) noexcept;
   OutputStream& operator=(OutputStream&&) = delete;
