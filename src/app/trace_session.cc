@@ -18,6 +18,7 @@
 #include "capture/event_router.h"
 #include "capture/reassembler.h"
 #include "cli/child_command.h"
+#include "cli/least_privilege.h"
 #include "cli/privileges.h"
 #include "conn/connection_filter_sink.h"
 #include "conn/connection_tracker.h"
@@ -250,6 +251,12 @@ int run_trace_session(const Options& options) {
                     std::strerror(errno)));
   }
   discovery.initial_scan_done();
+  // Loaded and attached: from here on only what later attaches and discovery need. Before
+  // the discovery and output threads start (they inherit the reduced set), after COMMAND was
+  // forked (it runs with the privileges tlstap was given).
+  if (Status dropped = drop_capabilities_after_attach(); !dropped) {
+    return fail(dropped.error().message);
+  }
   DiscoveryWorker worker(discovery);
   // Close records take their time from the kernel event, so that they sort after the
   // connection's last record however late user space handles them.
