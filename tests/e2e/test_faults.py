@@ -143,6 +143,78 @@ class FaultTest(unittest.TestCase):
         self.assertGreater(after, untraced * 0.9)
         self.assertGreater(after, traced * 1.05)
 
+    def test_library_unloaded_and_loaded_again_is_still_captured(self):
+        """dlclose takes the library's mapping away; loading it again maps it anew. Each
+        round's connection is captured whole."""
+        libdir = self.work.file("lib")
+        os.makedirs(libdir)
+        library = os.path.join(libdir, "libgnutls.so.30")
+        shutil.copy(os.path.realpath("/usr/lib/x86_64-linux-gnu/libgnutls.so.30"), library)
+        piece, rounds = 7000, 3
+        payload, reply = os.urandom(piece * rounds), os.urandom(3000)
+        harness.write_bytes(self.work.file("send"), payload)
+        harness.write_bytes(self.work.file("reply"), reply)
+        port = harness.free_port()
+        server = harness.start_peer_server(self.work, port, piece, self.work.file("reply"),
+                                           extra=("--connections", str(rounds)))
+        tracer = harness.Tracer(self.work, "-v")
+        log = self.work.file("log")
+        client = harness.track(subprocess.Popen(
+            [harness.PYTHON, RELOADING_CLIENT, "--library", library, "--port", str(port),
+             "--send-file", self.work.file("send"), "--piece-size", str(piece),
+             "--received-file", self.work.file("client-received"), "--log-file", log,
+             "--rounds", str(rounds)], cwd=harness.PROGS, env={**os.environ,
+                                                                 "PYTHONPATH": harness.PROGS}))
+        self.assertEqual(client.wait(timeout=90), 0)
+        self.assertEqual(server.wait(timeout=30), 0)
+        records = tracer.stop()
+        self.assertEqual(harness.read_bytes(log).decode().splitlines(),
+                         [f"round {n}: unloaded" for n in range(rounds)])
+        self.assertEqual(harness.read_bytes(self.work.file("client-received")), reply * rounds)
+        connections = list(harness.by_connection(records, client.pid).values())
+        self.assertEqual(len(connections), rounds)
+        for n, connection in enumerate(connections):
+            self.assertEqual(harness.contiguous_stream(connection, "write"),
+                             payload[n * piece:(n + 1) * piece], f"round {n}")
+            self.assertEqual(harness.contiguous_stream(connection, "read"), reply, f"round {n}")
+        self.assertEqual(lost_records(records), [])
+
+    def test_program_replaced_on_disk_while_running_is_still_captured(self):
+        """`mv` of a new build over a running program: the running process keeps the old,
+        now deleted file; a process started afterwards runs the new one. Both captured."""
+        static_client = os.environ.get("STATIC_TLS_CLIENT")
+        if not static_client:
+            self.skipTest("no static OpenSSL (libssl.a) to build static_tls_client with")
+        binary = self.work.file("client")
+        shutil.copy(static_client, binary)
+        payload, reply = os.urandom(12000), os.urandom(5000)
+        harness.write_bytes(self.work.file("send"), payload)
+        harness.write_bytes(self.work.file("reply"), reply)
+        port = harness.free_port()
+        server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"),
+                                           extra=("--connections", "2"))
+        tracer = harness.Tracer(self.work, "-v")
+        # The old file runs, waiting 2 s before any TLS; meanwhile it is replaced.
+        old = harness.track(subprocess.Popen([binary, str(port), self.work.file("send"),
+                                              self.work.file("old-received"), "2.0"]))
+        time.sleep(0.5)
+        new_build = self.work.file("client.new")
+        shutil.copy(static_client, new_build)
+        os.rename(new_build, binary)
+        with open(f"/proc/{old.pid}/maps") as f:
+            self.assertIn(f"{binary} (deleted)", f.read())
+        self.assertEqual(old.wait(timeout=60), 0)
+        new = harness.track(subprocess.Popen([binary, str(port), self.work.file("send"),
+                                              self.work.file("new-received"), "1.0"]))
+        self.assertEqual(new.wait(timeout=60), 0)
+        self.assertEqual(server.wait(timeout=30), 0)
+        records = tracer.stop()
+        for process, received in ((old, "old-received"), (new, "new-received")):
+            self.assertEqual(harness.read_bytes(self.work.file(received)), reply)
+            self.assertEqual(captured_bytes(records, process.pid, "write"), payload, process.pid)
+            self.assertEqual(captured_bytes(records, process.pid, "read"), reply, process.pid)
+        self.assertEqual(lost_records(records), [])
+
 
 if __name__ == "__main__":
     harness.main()
