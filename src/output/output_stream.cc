@@ -17,10 +17,10 @@ OutputStream::OutputStream(OutputStream&& other) noexcept
       name_(std::move(other.name_)),
       queue_(std::move(other.queue_)),
       buffer_(std::move(other.buffer_)),
-      records_(other.records_) {
+      record_ends_(std::move(other.record_ends_)) {
   other.fd_ = -1;
   other.owned_ = false;
-  other.records_ = 0;
+  other.record_ends_.clear();
 }
 
 OutputStream::~OutputStream() {
@@ -44,9 +44,9 @@ Result<OutputStream> OutputStream::create_private_file(const std::string& path,
 }
 
 void OutputStream::flush() {
-  if (buffer_.empty() && records_ == 0) return;
-  queue_->push(std::move(buffer_), records_);
-  records_ = 0;
+  if (buffer_.empty() && record_ends_.empty()) return;
+  queue_->push(std::move(buffer_), std::move(record_ends_));
+  record_ends_.clear();  // moved from: valid, now certainly empty
   buffer_ = queue_->take_buffer();
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "output/private_file.h"
@@ -48,7 +49,7 @@ class OutputStream {
   void flush_if_full() {
     if (buffer_.size() >= kFlushThreshold) flush();
   }
-  void record_done() { records_++; }
+  void record_done() { record_ends_.push_back(buffer_.size()); }
 
   // Hands the buffer to the writer thread. Waits only while the queue is full.
   void flush();
@@ -71,7 +72,7 @@ class OutputStream {
   std::string name_;
   std::unique_ptr<WriteQueue> queue_;  // its writer thread keeps its address
   std::string buffer_;
-  uint64_t records_ = 0;  // records in buffer_
+  std::vector<size_t> record_ends_;  // where each record in buffer_ ends
 };
 
 }  // namespace tlstap

@@ -68,12 +68,12 @@ void WriteQueue::recycle(std::string&& data) {
   spare_.push_back(std::move(data));
 }
 
-void WriteQueue::push(std::string&& data, uint64_t records) {
-  if (data.empty() && records == 0) return;
+void WriteQueue::push(std::string&& data, std::vector<size_t>&& record_ends) {
+  if (data.empty() && record_ends.empty()) return;
   if (!writer_.joinable()) start_writer();
   std::unique_lock lock(mutex_);
   if (error_) {  // nothing more will be written: count it now, hold no memory for it
-    records_unwritten_ += records;
+    records_unwritten_ += record_ends.size();
     recycle(std::move(data));
     return;
   }
@@ -83,8 +83,8 @@ void WriteQueue::push(std::string&& data, uint64_t records) {
   if (!queue_.empty()) {
     Item& tail = queue_.back();
     if (tail.data.size() + data.size() <= tail.data.capacity()) {
+      for (size_t end : record_ends) tail.record_ends.push_back(tail.data.size() + end);
       tail.data.append(data);
-      tail.records += records;
       recycle(std::move(data));
       return;
     }
@@ -100,7 +100,7 @@ void WriteQueue::push(std::string&& data, uint64_t records) {
   }
   used_ += charge;
   stats_.peak_bytes = std::max(stats_.peak_bytes, used_);
-  queue_.push_back(Item{std::move(data), records, charge});
+  queue_.push_back(Item{std::move(data), std::move(record_ends), charge});
   lock.unlock();
   work_.notify_one();
 }
@@ -121,10 +121,14 @@ void WriteQueue::run_writer() {
     bool failed_before = error_.has_value();
     lock.unlock();
     std::optional<std::string> failure;
-    if (!failed_before) failure = write_all(item.data);
+    size_t written = 0;
+    if (!failed_before) failure = write_all(item.data, written);
     lock.lock();
     if (failed_before || failure) {
-      records_unwritten_ += item.records;
+      // Records wholly written before the failure are in the output; the rest are not.
+      records_unwritten_ +=
+          static_cast<uint64_t>(std::count_if(item.record_ends.begin(), item.record_ends.end(),
+                                              [&](size_t end) { return end > written; }));
       if (!error_) error_ = std::move(failure);
     }
     used_ -= item.charge;
@@ -134,8 +138,8 @@ void WriteQueue::run_writer() {
   }
 }
 
-std::optional<std::string> WriteQueue::write_all(const std::string& data) const {
-  size_t written = 0;
+std::optional<std::string> WriteQueue::write_all(const std::string& data, size_t& written) const {
+  written = 0;
   while (written < data.size()) {
     ssize_t n = write(fd_, data.data() + written, data.size() - written);
     if (n < 0 && errno == EINTR) continue;

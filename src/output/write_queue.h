@@ -43,9 +43,15 @@ class WriteQueue {
 
   // An empty buffer with `buffer_bytes` reserved; a written one is reused when there is one.
   std::string take_buffer();
-  // Queues `data`, which holds `records` whole records, to be written after everything queued
-  // before. Blocks only while the queue is full. An empty buffer with no records is ignored.
-  void push(std::string&& data, uint64_t records);
+  // Queues `data` to be written after everything queued before; record i ends at
+  // record_ends[i] (an offset into `data`), so that a write failing part way counts exactly
+  // the records not wholly written. Blocks only while the queue is full. An empty buffer with
+  // no records is ignored.
+  void push(std::string&& data, std::vector<size_t>&& record_ends);
+  // The same for `records` records that count as written only with the whole buffer.
+  void push(std::string&& data, uint64_t records) {
+    push(std::move(data), std::vector<size_t>(records, data.size()));
+  }
   // Returns once every buffer pushed so far has been written or counted as unwritten.
   void wait_written();
 
@@ -56,13 +62,13 @@ class WriteQueue {
  private:
   struct Item {
     std::string data;
-    uint64_t records;
+    std::vector<size_t> record_ends;
     size_t charge;  // what it counts against the capacity: its allocated size when queued
   };
   void start_writer();
   void run_writer();
-  // Writes all of `data`; on failure returns the message.
-  std::optional<std::string> write_all(const std::string& data) const;
+  // Writes all of `data`; on failure returns the message, `written` the bytes that were.
+  std::optional<std::string> write_all(const std::string& data, size_t& written) const;
   void recycle(std::string&& data);  // caller holds mutex_
 
   const int fd_;

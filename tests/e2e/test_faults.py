@@ -3,6 +3,8 @@ no per-thread state behind in BPF; tlstap killed with SIGKILL takes its probes w
 traced program runs at full speed again; a library unloaded (dlclose) and loaded again, and a
 program replaced on disk while it runs, are still captured byte for byte."""
 import json
+import random
+import re
 import os
 import shutil
 import signal
@@ -16,6 +18,7 @@ from harness import captured_bytes, lost_records
 STALLED_SERVER = os.path.join(harness.PROGS, "stalled_server.py")
 BIO_WRITE_LOOP = os.path.join(harness.PROGS, "bio_write_loop.py")
 RELOADING_CLIENT = os.path.join(harness.PROGS, "reloading_client.py")
+MANY_CONNECTIONS = os.path.join(harness.PROGS, "many_connections.py")
 
 
 def bpftool(*args):
@@ -214,6 +217,87 @@ class FaultTest(unittest.TestCase):
             self.assertEqual(captured_bytes(records, process.pid, "write"), payload, process.pid)
             self.assertEqual(captured_bytes(records, process.pid, "read"), reply, process.pid)
         self.assertEqual(lost_records(records), [])
+
+    def test_2000_connections_from_200_threads_all_captured_exactly(self):
+        port = harness.free_port()
+        server_ready, client_ready = self.work.file("server-ready"), self.work.file("client-ready")
+        go, report = self.work.file("go"), self.work.file("report")
+        harness.track(subprocess.Popen(
+            [harness.PYTHON, MANY_CONNECTIONS, "server", "--port", str(port), "--cert",
+             self.work.cert, "--key", self.work.key, "--ready-file", server_ready]))
+        harness.wait_for(lambda: os.path.exists(server_ready), 10, "server to listen")
+        client = harness.track(subprocess.Popen(
+            [harness.PYTHON, MANY_CONNECTIONS, "client", "--port", str(port), "--ready-file",
+             client_ready, "--wait-file", go, "--report-file", report, "--threads", "200",
+             "--per-thread", "10"]))
+        harness.wait_for(lambda: os.path.exists(client_ready), 10, "client to start")
+        tracer = harness.Tracer(self.work, "--pid", str(client.pid))
+        harness.write_bytes(go, b"")
+        self.assertEqual(client.wait(timeout=300), 0, harness.read_bytes(report)[:2000])
+        records = tracer.stop()
+        self.assertEqual(tracer.returncode, 0, tracer.stderr())
+        self.assertEqual(lost_records(records), [])
+        ports = json.loads(harness.read_bytes(report))["ports"]
+        self.assertEqual(len(ports), 2000, "2000 connections, each on its own local port")
+
+        expected = {}
+        for port_text, (thread, index) in ports.items():
+            rng = random.Random(f"{thread}-{index}")  # as many_connections.py makes them
+            payload = rng.randbytes(rng.randint(1, 16384))
+            expected[int(port_text)] = (len(payload).to_bytes(4, "big") + payload, payload)
+        connections = harness.by_connection(records, client.pid)
+        by_port = {}
+        for conn, conn_records in connections.items():
+            lports = {r["lport"] for r in conn_records}
+            self.assertEqual(len(lports), 1, conn)
+            by_port[lports.pop()] = conn_records
+        self.assertEqual(sorted(by_port), sorted(expected))
+        threads = {r["tid"] for r in harness.data_records(records, client.pid)}
+        self.assertEqual(len(threads), 200)
+        for lport, (sent, received) in expected.items():
+            conn_records = by_port[lport]
+            self.assertEqual(harness.contiguous_stream(conn_records, "write"), sent, lport)
+            self.assertEqual(harness.contiguous_stream(conn_records, "read"), received, lport)
+
+    def test_full_disk_is_said_and_what_was_not_written_is_counted(self):
+        """A 1 MiB tmpfs fills up part way through: tlstap says so, exits non-zero, and the
+        records in the file plus those it counts as not written are all it had."""
+        disk = self.work.file("small-disk")
+        os.makedirs(disk)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", disk], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", disk])
+        payload = os.urandom(3 << 20)
+        harness.write_bytes(self.work.file("send"), payload)
+        harness.write_bytes(self.work.file("reply"), b"done")
+        port = harness.free_port()
+        server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
+        out = os.path.join(disk, "trace.jsonl")
+        client_cmd = [harness.PYTHON, os.path.join(harness.PROGS, "tls_peer.py"), "client",
+                      "--port", str(port), "--send-file", self.work.file("send"),
+                      "--received-file", self.work.file("got"), "--message-size", "16384"]
+        result = subprocess.run([harness.TLSTAP, "-f", "json", "-o", out, "--", *client_cmd],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(server.wait(timeout=30), 0)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        match = re.search(rf"tlstap: writing {re.escape(out)}: No space left on device; "
+                          r"(\d+) records were not written", result.stderr)
+        self.assertTrue(match, result.stderr)
+        not_written = int(match.group(1))
+        summary = re.search(r"tlstap: (\d+) write records \(\d+ bytes\), (\d+) read records "
+                            r"\(\d+ bytes\), \d+ truncated, (\d+) connections closed; lost "
+                            r"(\d+) events", result.stderr)
+        self.assertTrue(summary, result.stderr)
+        writes, reads, closed, lost_events = (int(g) for g in summary.groups())
+        self.assertEqual(lost_events, 0)
+        with open(out, "rb") as f:
+            lines = f.read().split(b"\n")
+        complete = [line for line in lines[:-1]]  # the last piece has no newline: cut off
+        for line in complete:
+            json.loads(line)
+        self.assertGreater(len(complete), 0)
+        self.assertGreater(not_written, 0)
+        self.assertEqual(len(complete) + not_written, writes + reads + closed,
+                         "every record is either in the file or counted as not written")
 
 
 if __name__ == "__main__":
