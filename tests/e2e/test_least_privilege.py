@@ -97,7 +97,9 @@ class LeastPrivilegeTest(unittest.TestCase):
              "--inh-caps=-all", binary, str(port), send, received, "1.0"]))
         self.assertEqual(client.wait(timeout=60), 0)
         self.assertEqual(server.wait(timeout=60), 0)
-        # The output thread exists now (it starts with the first records): reduced too.
+        # Once records are in the file, the output thread (it starts with the first records)
+        # exists: reduced too.
+        tracer.wait_for_bytes(client.pid, "read", reply, 30, "the client's records")
         threads = self.assert_reduced(tracer.process.pid)
         records = tracer.stop()
         self.assertEqual(tracer.returncode, 0, tracer.stderr())
