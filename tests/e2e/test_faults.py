@@ -1,11 +1,13 @@
 """Faults, each with real BPF: a traced process killed in the middle of a large write leaves
 no per-thread state behind in BPF; tlstap killed with SIGKILL takes its probes with it and the
-traced program runs at full speed again; a library unloaded (dlclose) and loaded again, and a
-program replaced on disk while it runs, are still captured byte for byte."""
+traced program runs at full speed again; a library unloaded (dlclose) and loaded again, a
+program replaced on disk while it runs, and 2000 connections from 200 threads are still
+captured byte for byte; a full disk is said, and what was not written is counted exactly.
+(A stdout reader that stops reading: test_output_stall.py.)"""
 import json
+import os
 import random
 import re
-import os
 import shutil
 import signal
 import subprocess
