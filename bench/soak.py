@@ -148,12 +148,29 @@ def tlstap_maps(before):
             and m.get("name") in MAPS}
 
 
+def map_keys(map_id):
+    """The keys of a map whose key is one 32-bit number (a pid), as bpftool dumps them."""
+    keys = []
+    for entry in bpftool("map", "dump", "id", str(map_id)):
+        key = entry.get("key")
+        if isinstance(key, int):
+            keys.append(key)
+        elif isinstance(key, list):  # raw bytes, as hex strings
+            keys.append(int.from_bytes(bytes(int(b, 16) for b in key[:4]), "little"))
+    return keys
+
+
 def sample(pid, maps):
     with open(f"/proc/{pid}/status") as f:
         rss_kib = int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
     entries = {name: len(bpftool("map", "dump", "id", str(map_id)))
                for name, map_id in sorted(maps.items())}
-    return {"t": time.time(), "rss_mib": rss_kib / 1024, "entries": entries}
+    # Entries of processes that have exited would be a leak; live ones are the machine's own
+    # TLS users (anything else running meanwhile).
+    tls_pids = map_keys(maps["tls_processes"])
+    exited = [p for p in tls_pids if not os.path.exists(f"/proc/{p}")]
+    return {"t": time.time(), "rss_mib": rss_kib / 1024, "entries": entries,
+            "tls_processes_exited": len(exited)}
 
 
 def main():
@@ -229,6 +246,8 @@ def main():
     for line in text.splitlines():
         if "attached only after" in line or "could not be used" in line:
             print(f"  {line}")
+    print(f"  tls_processes entries of processes that had exited, at the end: "
+          f"{last['tls_processes_exited']} (the others are live processes using TLS)")
     if workload.failed:
         print(f"  failed rounds: {workload.failed[:10]}")
     exact = w_bytes == workload.bytes_moved and r_bytes == workload.bytes_moved
