@@ -62,6 +62,9 @@ constexpr auto kHousekeepingInterval = std::chrono::milliseconds(100);
 constexpr auto kBusyDrainInterval = std::chrono::milliseconds(10);
 constexpr auto kIdleDrainInterval = std::chrono::milliseconds(100);
 constexpr auto kFinalDrainGrace = std::chrono::milliseconds(20);
+// After Ctrl-C (or at the end), how long an output may take nothing before tlstap stops
+// waiting for it: longer than a reader's pause, short enough for someone waiting at Ctrl-C.
+constexpr auto kOutputStalledAfter = std::chrono::seconds(3);
 
 // Turns BPF's cumulative loss counters into `lost` records as they grow.
 class LossReporter {
@@ -279,6 +282,7 @@ int run_trace_session(const Options& options) {
   if (!reader) return fail(reader.error().message);
 
   install_signal_handlers();
+  out.give_up_waiting_when(&g_stop_requested, kOutputStalledAfter);
   if (child) child->release();
   if (!options.quiet) {
     fmt::print(stderr, "tlstap: tracing {} TLS targets{}; Ctrl-C to stop\n",
@@ -328,12 +332,20 @@ int run_trace_session(const Options& options) {
   }
   reassembler.finish_all();
   losses.report_new_losses();
-  out.sync();
+  // A reader that stopped reading would hold tlstap here forever: once the output has taken
+  // nothing for a while, what it holds is counted as not written and left behind.
+  bool output_finished = out.sync_unless_stalled(kOutputStalledAfter);
+  std::optional<std::string> output_error = out.error();
+  uint64_t not_written = out.records_not_written();
+  if (!output_finished) {
+    if (!output_error) output_error = fmt::format("writing {}: it stopped being read", out.name());
+    not_written += out.records_pending();
+    out.abandon();
+  }
 
   int exit_code = 0;
-  if (out.error()) {
-    fmt::print(stderr, "tlstap: {}; {} records were not written\n", *out.error(),
-               out.records_not_written());
+  if (output_error) {
+    fmt::print(stderr, "tlstap: {}; {} records were not written\n", *output_error, not_written);
     exit_code = 1;
   }
   if (fatal) exit_code = fail(*fatal);

@@ -17,13 +17,18 @@ OutputStream::OutputStream(OutputStream&& other) noexcept
       name_(std::move(other.name_)),
       queue_(std::move(other.queue_)),
       buffer_(std::move(other.buffer_)),
-      record_ends_(std::move(other.record_ends_)) {
+      record_ends_(std::move(other.record_ends_)),
+      abandoned_(other.abandoned_) {
   other.fd_ = -1;
   other.owned_ = false;
   other.record_ends_.clear();
 }
 
 OutputStream::~OutputStream() {
+  if (abandoned_) {
+    (void)queue_.release();  // leaked on purpose: its thread may still use it, blocked in write()
+    return;
+  }
   if (queue_) {
     flush();
     queue_.reset();  // the writer finishes before the descriptor is closed
@@ -48,6 +53,17 @@ void OutputStream::flush() {
   queue_->push(std::move(buffer_), std::move(record_ends_));
   record_ends_.clear();  // moved from: valid, now certainly empty
   buffer_ = queue_->take_buffer();
+}
+
+bool OutputStream::sync_unless_stalled(std::chrono::milliseconds stalled_after) {
+  flush();
+  return queue_->wait_written_unless_stalled(stalled_after);
+}
+
+void OutputStream::abandon() {
+  queue_->detach_writer();
+  abandoned_ = true;
+  owned_ = false;
 }
 
 void OutputStream::sync() {

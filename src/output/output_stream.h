@@ -5,6 +5,8 @@
 // not stop the draining until the queue is full.
 #pragma once
 
+#include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -55,6 +57,18 @@ class OutputStream {
   void flush();
   // Flushes, then waits until everything given so far is written (or failed).
   void sync();
+  // The same, unless the output stops taking anything for `stalled_after`: then false, and
+  // records_pending() says how many records are stuck.
+  bool sync_unless_stalled(std::chrono::milliseconds stalled_after);
+  uint64_t records_pending() const { return queue_->records_pending(); }
+  // See WriteQueue::give_up_waiting_when: Ctrl-C must stop tlstap whatever its output does.
+  void give_up_waiting_when(const volatile sig_atomic_t* flag,
+                            std::chrono::milliseconds stalled_after) {
+    queue_->give_up_waiting_when(flag, stalled_after);
+  }
+  // For an output that is stuck: the writer thread stays blocked in write() until the process
+  // exits, and destroying this stream no longer waits for it (nor closes its descriptor).
+  void abandon();
   // Errors and counts are the writer thread's: final only after sync().
   std::optional<std::string> error() const { return queue_->error(); }
   uint64_t records_not_written() const { return queue_->records_not_written(); }
@@ -73,6 +87,7 @@ class OutputStream {
   std::unique_ptr<WriteQueue> queue_;  // its writer thread keeps its address
   std::string buffer_;
   std::vector<size_t> record_ends_;  // where each record in buffer_ ends
+  bool abandoned_ = false;           // the writer is stuck: the queue is left to the process's exit
 };
 
 }  // namespace tlstap

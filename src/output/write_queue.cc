@@ -94,7 +94,26 @@ void WriteQueue::push(std::string&& data, std::vector<size_t>&& record_ends) {
   if (!fits()) {
     // The only wait of the draining thread on the output, and when BPF loss can follow.
     auto started = std::chrono::steady_clock::now();
-    progress_.wait(lock, fits);
+    std::optional<std::chrono::steady_clock::time_point> last_progress;  // since the flag
+    uint64_t finished_then = 0;
+    while (!fits()) {
+      if (give_up_flag_ && *give_up_flag_) {
+        auto now = std::chrono::steady_clock::now();
+        if (!last_progress || buffers_finished_ != finished_then) {
+          last_progress = now;
+          finished_then = buffers_finished_;
+        }
+      }
+      if (last_progress && std::chrono::steady_clock::now() - *last_progress >= give_up_after_) {
+        // Told to stop while the output takes nothing: this and every later record is
+        // counted, not waited for.
+        error_ = fmt::format("writing {}: stopped while it was not being read", name_);
+        records_unwritten_ += record_ends.size();
+        recycle(std::move(data));
+        return;
+      }
+      progress_.wait_for(lock, std::chrono::milliseconds(100));
+    }
     stats_.producer_waits++;
     stats_.producer_wait_time += std::chrono::steady_clock::now() - started;
   }
@@ -110,6 +129,28 @@ void WriteQueue::wait_written() {
   progress_.wait(lock, [&] { return queue_.empty() && !writing_; });
 }
 
+bool WriteQueue::wait_written_unless_stalled(std::chrono::milliseconds stalled_after) {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    uint64_t finished_before = buffers_finished_;
+    if (progress_.wait_for(lock, stalled_after, [&] { return queue_.empty() && !writing_; })) {
+      return true;
+    }
+    if (buffers_finished_ == finished_before) return false;
+  }
+}
+
+uint64_t WriteQueue::records_pending() const {
+  std::lock_guard lock(mutex_);
+  uint64_t pending = writing_ ? writing_records_ : 0;
+  for (const Item& item : queue_) pending += item.record_ends.size();
+  return pending;
+}
+
+void WriteQueue::detach_writer() {
+  if (writer_.joinable()) writer_.detach();
+}
+
 void WriteQueue::run_writer() {
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -118,6 +159,7 @@ void WriteQueue::run_writer() {
     Item item = std::move(queue_.front());
     queue_.pop_front();
     writing_ = true;
+    writing_records_ = item.record_ends.size();
     bool failed_before = error_.has_value();
     lock.unlock();
     std::optional<std::string> failure;
@@ -134,6 +176,7 @@ void WriteQueue::run_writer() {
     used_ -= item.charge;
     recycle(std::move(item.data));
     writing_ = false;
+    buffers_finished_++;
     progress_.notify_all();
   }
 }

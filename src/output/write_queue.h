@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -54,6 +55,23 @@ class WriteQueue {
   }
   // Returns once every buffer pushed so far has been written or counted as unwritten.
   void wait_written();
+  // The same, but gives up when no buffer has been finished for `stalled_after` (a reader
+  // that stopped reading, forever perhaps): then false.
+  bool wait_written_unless_stalled(std::chrono::milliseconds stalled_after);
+  // While push() waits for space, it checks this flag (set by a signal handler: Ctrl-C)
+  // every 100 ms; once it is set and the output has then taken nothing for `stalled_after`
+  // (a reader that stopped for good, not one that pauses), push() stops waiting: the records
+  // it was given, and all later ones, count as not written and error() says why. Without it a
+  // stopped reader would keep tlstap from ever stopping.
+  void give_up_waiting_when(const volatile sig_atomic_t* flag,
+                            std::chrono::milliseconds stalled_after) {
+    give_up_flag_ = flag;
+    give_up_after_ = stalled_after;
+  }
+  // Records handed over and neither written nor counted as unwritten yet.
+  uint64_t records_pending() const;
+  // For a writer blocked for good in write(): lets the queue be leaked without joining it.
+  void detach_writer();
 
   std::optional<std::string> error() const;
   uint64_t records_not_written() const;
@@ -83,6 +101,10 @@ class WriteQueue {
   std::vector<std::string> spare_;  // written buffers kept for reuse
   uint64_t used_ = 0;               // charge of queued buffers and the one being written
   bool writing_ = false;
+  uint64_t writing_records_ = 0;   // records of the buffer being written
+  uint64_t buffers_finished_ = 0;  // written or failed: the writer's progress
+  const volatile sig_atomic_t* give_up_flag_ = nullptr;
+  std::chrono::milliseconds give_up_after_{0};
   bool stopping_ = false;
   std::optional<std::string> error_;
   uint64_t records_unwritten_ = 0;

@@ -301,6 +301,50 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(len(complete) + not_written, writes + reads + closed,
                          "every record is either in the file or counted as not written")
 
+    def test_stdout_reader_that_stops_reading_does_not_keep_tlstap_from_stopping(self):
+        """The reader of tlstap's stdout stops reading for good (test_output_stall.py covers
+        one that pauses): the queue fills, the ring fills and loses (counted); Ctrl-C still
+        stops tlstap within seconds, and it says how many records were not written."""
+        payload = os.urandom(32 << 20)
+        harness.write_bytes(self.work.file("send"), payload)
+        harness.write_bytes(self.work.file("reply"), b"ok")
+        port = harness.free_port()
+        server = harness.start_peer_server(self.work, port, len(payload), self.work.file("reply"))
+        ready, go = self.work.file("ready"), self.work.file("go")
+        client = harness.run_peer("client", "--port", str(port), "--send-file",
+                                  self.work.file("send"), "--received-file", self.work.file("got"),
+                                  "--ready-file", ready, "--wait-file", go, "--message-size", "16384")
+        harness.wait_for(lambda: os.path.exists(ready), 10, "client to start")
+        unread, stdout = os.pipe()  # nobody ever reads `unread`
+        self.addCleanup(os.close, unread)
+        stderr_path = self.work.file("stderr")
+        with open(stderr_path, "w") as stderr:
+            tracer = harness.track(subprocess.Popen(
+                [harness.TLSTAP, "-f", "json", "--queue-size", "1M", "--pid", str(client.pid)],
+                stdout=stdout, stderr=stderr))
+        os.close(stdout)
+        harness.wait_for(lambda: "Ctrl-C to stop" in harness.read_bytes(stderr_path).decode(), 30,
+                         "tlstap to attach")
+        harness.write_bytes(go, b"")
+        self.assertEqual(client.wait(timeout=120), 0)
+        self.assertEqual(server.wait(timeout=30), 0)
+        stop_sent = time.monotonic()
+        tracer.send_signal(signal.SIGINT)
+        returncode = tracer.wait(timeout=30)
+        took = time.monotonic() - stop_sent
+        text = harness.read_bytes(stderr_path).decode()
+        self.assertEqual(returncode, 1, text)
+        self.assertLess(took, 10, "stopped within seconds of Ctrl-C")
+        match = re.search(r"tlstap: writing stdout: stopped while it was not being read; (\d+) "
+                          r"records were not written", text)
+        self.assertTrue(match, text)
+        self.assertGreater(int(match.group(1)), 0)
+        summary = re.search(r"(\d+) write records \((\d+) bytes\).*lost (\d+) events \((\d+) "
+                            r"bytes\)", text)
+        self.assertTrue(summary, text)
+        # Every byte the client wrote is either in a record or counted as lost.
+        self.assertEqual(int(summary.group(2)) + int(summary.group(4)), len(payload), text)
+
 
 if __name__ == "__main__":
     harness.main()

@@ -232,6 +232,36 @@ TEST(WriteQueue, WriteFailingPartWayCountsOnlyTheRecordsNotWhollyWritten) {
   EXPECT_EQ(not_written, 6u);
 }
 
+// A reader that stops reading for good: Ctrl-C (the flag) releases a producer waiting for
+// space once the output has taken nothing for a while after it, its records and all later
+// ones are counted, and the final wait gives up once nothing moves, saying how many records
+// are stuck. (A reader that only pauses is waited for: test_output_stall.py.)
+TEST(WriteQueue, StopFlagReleasesAProducerWaitingOnAReaderThatStoppedReading) {
+  Pipe pipe;  // never read
+  volatile sig_atomic_t stop = 0;
+  auto* queue = new WriteQueue(pipe.write_end, "pipe", 2 * kBuffer, kBuffer);
+  queue->give_up_waiting_when(&stop, 300ms);
+  std::atomic<bool> returned = false;
+  std::thread producer([&] {
+    for (uint64_t i = 0; i < 4; i++) queue->push(full_buffer(*queue, i), 10);
+    returned = true;
+  });
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(returned) << "the producer waits for space while no flag is set";
+  stop = 1;
+  producer.join();
+  ASSERT_TRUE(queue->error());
+  EXPECT_EQ(*queue->error(), "writing pipe: stopped while it was not being read");
+  // Buffer 0 is being written (blocked), buffer 1 is queued, buffer 2 was given up on; buffer
+  // 3 came after the error.
+  EXPECT_EQ(queue->records_not_written(), 20u);
+  EXPECT_EQ(queue->records_pending(), 20u);
+  EXPECT_FALSE(queue->wait_written_unless_stalled(300ms));
+  // The writer stays blocked in write(); the queue is left to it, as tlstap leaves it to exit.
+  queue->detach_writer();
+  pipe.close_read();  // EPIPE: the writer gets out of write() and then waits for work forever
+}
+
 TEST(WriteQueue, ErrorWhileTheProducerWaitsForSpaceReleasesIt) {
   Pipe pipe;  // full and unread, then closed under the blocked writer
   WriteQueue queue(pipe.write_end, "pipe", 2 * kBuffer, kBuffer);
