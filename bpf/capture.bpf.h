@@ -162,3 +162,39 @@ static __always_inline int report_tls_call(__u64 pid_tgid, struct pending_call *
   }
   return 0;
 }
+
+/* A call whose entry was not seen returned, having moved `call_len` bytes (> 0): one event
+ * that says so (TLSTAP_CALL_RETURNED_UNSEEN), with no bytes and no connection. */
+static __always_inline int report_unseen_return(__u64 pid_tgid, __u8 function, __u8 direction,
+                                                __u64 call_len) {
+  __u32 zero = 0;
+  struct tlstap_data_event *event = bpf_map_lookup_elem(&chunk_scratch, &zero);
+  if (!event) return 0;
+  event->header.kind = TLSTAP_EVENT_DATA;
+  event->header.pid = pid_tgid >> 32;
+  event->pos = 0;
+  event->conn = (struct tlstap_conn_info){.fd = -1};
+  event->tid = (__u32)pid_tgid;
+  event->uid = (__u32)bpf_get_current_uid_gid();
+  event->call_id = __sync_fetch_and_add(&next_call_id, 1);
+  event->ts_ns = bpf_ktime_get_ns();
+  event->ssl = 0;
+  event->call_len = call_len;
+  event->capture_len = 0;
+  event->offset = 0;
+  event->chunk_len = 0;
+  event->flags = 0;
+  event->function = function;
+  event->direction = direction;
+  event->call_flags = TLSTAP_CALL_RETURNED_UNSEEN;
+  event->start_time_ns = process_start_time();
+  bpf_get_current_comm(event->comm, sizeof(event->comm));
+  if (ring_output(event, TLSTAP_DATA_EVENT_HEADER_BYTES) != 0) {
+    struct tlstap_loss_counters *lost = loss_counters();
+    if (lost) {
+      lost->events += 1;
+      lost->bytes += call_len;
+    }
+  }
+  return 0;
+}

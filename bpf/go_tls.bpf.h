@@ -86,10 +86,20 @@ int BPF_KPROBE(go_tls_return) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   struct go_call_key key = {.tgid = pid_tgid >> 32, .goroutine = ctx->r14};
   struct pending_call *pending = bpf_map_lookup_elem(&go_calls, &key);
-  if (!pending) return 0;
+  long n = (long)ctx->ax;
+  if (!pending) {
+    /* Entered before tlstap attached (a Read parked on an idle keep-alive connection, a long
+     * Write): its bytes were not captured, but n says how many there were. */
+    if (n > 0 && should_trace(key.tgid)) {
+      __u64 cookie = bpf_get_attach_cookie(ctx);
+      report_unseen_return(pid_tgid, cookie & TLSTAP_COOKIE_FUNCTION_MASK,
+                           (cookie & TLSTAP_COOKIE_WRITE) ? TLSTAP_DIR_WRITE : TLSTAP_DIR_READ,
+                           (__u64)n);
+    }
+    return 0;
+  }
   struct pending_call call = *pending;
   bpf_map_delete_elem(&go_calls, &key);
-  long n = (long)ctx->ax;
   if (n <= 0) return 0; /* n == 0 with an error: nothing moved */
   long fd = go_conn_fd(call.ssl);
   struct sock *sk = socket_of_fd(fd);

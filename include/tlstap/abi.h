@@ -75,6 +75,11 @@ enum tlstap_call_flags {
    * just received on that socket outside any call tlstap saw: a read that was already in
    * flight when tlstap attached returned unseen, and its bytes are not in any record. */
   TLSTAP_CALL_AFTER_UNSEEN_READ = 1u << 0,
+  /* Not a call's bytes: a call whose entry tlstap did not see (in flight when tlstap attached)
+   * returned having moved call_len bytes, none captured. Only where the return says how many
+   * without the entry's arguments (Go's RET probes: n in RAX). One event, no chunk follows; no
+   * connection (the receiver is gone at the RET). */
+  TLSTAP_CALL_RETURNED_UNSEEN = 1u << 1,
 };
 
 /* Flags on a connection. */

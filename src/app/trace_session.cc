@@ -16,9 +16,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "app/session_outputs.h"
 #include "capture/event_router.h"
 #include "capture/reassembler.h"
 #include "cli/child_command.h"
+#include "cli/least_privilege.h"
 #include "cli/privileges.h"
 #include "common/plural.h"
 #include "conn/connection_filter_sink.h"
@@ -29,12 +31,6 @@
 #include "loader/ring_buffer.h"
 #include "loader/tracer_bpf.h"
 #include "output/counting_sink.h"
-#include "output/fan_out_sink.h"
-#include "output/output_stream.h"
-#include "output/pcapng_sink.h"
-#include "output/pipe_reader.h"
-#include "output/sinks.h"
-#include "views/http_view_sink.h"
 
 namespace tlstap {
 namespace {
@@ -67,6 +63,9 @@ constexpr auto kHousekeepingInterval = std::chrono::milliseconds(100);
 constexpr auto kBusyDrainInterval = std::chrono::milliseconds(10);
 constexpr auto kIdleDrainInterval = std::chrono::milliseconds(100);
 constexpr auto kFinalDrainGrace = std::chrono::milliseconds(20);
+// After Ctrl-C (or at the end), how long an output may take nothing before tlstap stops
+// waiting for it: longer than a reader's pause, short enough for someone waiting at Ctrl-C.
+constexpr auto kOutputStalledAfter = std::chrono::seconds(3);
 
 // Turns BPF's cumulative loss counters into `lost` records as they grow.
 class LossReporter {
@@ -97,9 +96,12 @@ void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_e
              counts.lost_events, counts.lost_bytes, counted(targets, "target"));
   if (counts.unseen_calls > 0) {
     fmt::print(stderr,
-               "tlstap: {} already in flight when tracing started returned unseen (its "
-               "connection's records are marked midstream)\n",
-               counts.unseen_calls == 1 ? "1 call" : fmt::format("{} calls", counts.unseen_calls));
+               "tlstap: {} already in flight when tracing started returned unseen{} (their "
+               "bytes are in no record; connections older than tlstap are marked midstream)\n",
+               counts.unseen_calls == 1 ? "1 call" : fmt::format("{} calls", counts.unseen_calls),
+               counts.unseen_bytes > 0
+                   ? fmt::format(", {} bytes known of them", counts.unseen_bytes)
+                   : std::string());
   }
   if (process_events_lost > 0) {
     fmt::print(stderr,
@@ -107,60 +109,6 @@ void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_e
                "been attached late\n",
                process_events_lost);
   }
-}
-
-std::string mebibytes(uint64_t bytes) {
-  if (bytes % (1 << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
-  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
-}
-
-// A separate line: scripts parse the summary line above.
-void print_queue_summary(const WriteQueue::Stats& queue) {
-  std::string line = fmt::format("tlstap: output queue peak {} of {}", mebibytes(queue.peak_bytes),
-                                 mebibytes(queue.capacity_bytes));
-  if (queue.producer_waits > 0) {
-    // While the reader waits, the ring fills: the loss above, if any, happened then.
-    line += fmt::format(
-        "; it was full {} times, the ring buffer reader waited {:.3f} s in all for space "
-        "(raise --queue-size if records were lost)",
-        queue.producer_waits, std::chrono::duration<double>(queue.producer_wait_time).count());
-  }
-  fmt::print(stderr, "{}\n", line);
-}
-
-// A line of its own, like the queue's: scripts parse the summary line.
-void print_pcapng_summary(const PcapngSink& sink, const OutputStream& out) {
-  std::string line = fmt::format("tlstap: pcapng {}: {} packets ({} bytes of packets)", out.name(),
-                                 sink.counts().packets, sink.counts().packet_bytes);
-  if (out.error()) {
-    line += fmt::format(", {} of them not written (write error)", out.records_not_written());
-  }
-  if (uint64_t orphans = sink.synthesizer_counts().records_without_connection; orphans > 0) {
-    line += fmt::format("; {} records had no connection and are not in it", orphans);
-  }
-  fmt::print(stderr, "{}\n", line);
-}
-
-HttpViewOptions http_view_options(const Options& options) {
-  HttpViewOptions view;
-  view.http_only = options.http_only;
-  view.limits.body_bytes = options.body_bytes;
-  return view;
-}
-
-// A separate line: scripts parse the summary line above.
-void print_http_summary(const HttpViewCounts& counts) {
-  std::string line = fmt::format(
-      "tlstap: http: {} exchanges reported on {} connections, {} bytes "
-      "skipped in {} places",
-      counts.exchanges, counts.connections_parsed, counts.skipped_bytes, counts.skips);
-  if (counts.connections_not_parsed > 0) {
-    line += fmt::format(
-        "; {} records of connections over the limit of parsed connections were "
-        "not parsed",
-        counts.connections_not_parsed);
-  }
-  fmt::print(stderr, "{}\n", line);
 }
 
 }  // namespace
@@ -200,48 +148,17 @@ int run_trace_session(const Options& options) {
     host = *canonical;
   }
   config.verbose = options.verbose;
+  // Before loading anything: a file that may not be written is said at once.
+  Result<std::unique_ptr<SessionOutputs>> opened = SessionOutputs::open(options);
+  if (!opened) return fail(opened.error().message);
+  SessionOutputs& outputs = **opened;
   Result<std::unique_ptr<TracerBpf>> loaded = TracerBpf::load(config);
   if (!loaded) return fail(loaded.error().message);
   TracerBpf& tracer = **loaded;
 
-  // With -w - the capture has stdout; records then go only to -o FILE, if given.
-  const bool pcapng_to_stdout = options.pcapng_path && *options.pcapng_path == "-";
-  std::optional<OutputStream> records_out;
-  if (options.output_path || !pcapng_to_stdout) {
-    Result<OutputStream> opened =
-        options.output_path
-            ? OutputStream::create_private_file(*options.output_path, options.queue_bytes)
-            : Result<OutputStream>(OutputStream::standard_output(options.queue_bytes));
-    if (!opened) return fail(opened.error().message);
-    records_out.emplace(std::move(*opened));
-  }
-  std::optional<OutputStream> pcapng_out;
-  if (options.pcapng_path) {
-    Result<OutputStream> opened =
-        pcapng_to_stdout
-            ? Result<OutputStream>(OutputStream::standard_output(options.queue_bytes))
-            : OutputStream::create_private_file(*options.pcapng_path, options.queue_bytes);
-    if (!opened) return fail(opened.error().message);
-    pcapng_out.emplace(std::move(*opened));
-  }
-  std::unique_ptr<RecordSink> encoder =
-      records_out ? make_sink(options.format, *records_out) : nullptr;
-  // --http: the protocol view in front of the text/JSON encoder; the capture gets every data
-  // record whatever --http-only says. The counts are taken before both: the summary counts
-  // every data record captured, shown or not.
-  std::optional<HttpViewSink> http_view;
-  if (encoder && options.http) http_view.emplace(*encoder, http_view_options(options));
-  std::optional<PcapngSink> pcapng;
-  if (pcapng_out) pcapng.emplace(*pcapng_out);
-  std::vector<RecordSink*> outputs;
-  if (http_view) {
-    outputs.push_back(&*http_view);
-  } else if (encoder) {
-    outputs.push_back(encoder.get());
-  }
-  if (pcapng) outputs.push_back(&*pcapng);
-  FanOutSink all_outputs(std::move(outputs));
-  CountingSink counting(all_outputs);
+  // The counts are taken before the outputs: the summary counts every data record captured,
+  // shown (--http-only) or not.
+  CountingSink counting(outputs.sink());
   // Filters after the reassembly and the memory-BIO binding, before the counts: what is
   // counted is what is shown.
   RecordSink* filtered = &counting;
@@ -329,6 +246,12 @@ int run_trace_session(const Options& options) {
                     std::strerror(errno)));
   }
   discovery.initial_scan_done();
+  // Loaded and attached: from here on only what later attaches and discovery need. Before
+  // the discovery and output threads start (they inherit the reduced set), after COMMAND was
+  // forked (it runs with the privileges tlstap was given).
+  if (Status dropped = drop_capabilities_after_attach(); !dropped) {
+    return fail(dropped.error().message);
+  }
   DiscoveryWorker worker(discovery);
   // Close records take their time from the kernel event, so that they sort after the
   // connection's last record however late user space handles them.
@@ -351,6 +274,7 @@ int run_trace_session(const Options& options) {
   if (!reader) return fail(reader.error().message);
 
   install_signal_handlers();
+  outputs.give_up_waiting_when(&g_stop_requested, kOutputStalledAfter);
   if (child) child->release();
   if (!options.quiet) {
     fmt::print(stderr, "tlstap: tracing {}{}; Ctrl-C to stop\n",
@@ -364,9 +288,6 @@ int run_trace_session(const Options& options) {
   std::optional<int> child_status;
   std::optional<std::string> fatal;
   std::chrono::milliseconds drain_interval = kBusyDrainInterval;
-  bool pcapng_error_reported = false;
-  // An output whose pipe reader went away while no write failed (nothing was being written).
-  const OutputStream* reader_gone = nullptr;
   while (!g_stop_requested) {
     Result<size_t> polled = (*reader)->poll(static_cast<int>(drain_interval.count()));
     if (!polled) {
@@ -381,33 +302,7 @@ int run_trace_session(const Options& options) {
       next_housekeeping = now + kHousekeepingInterval;
     }
     // Records and packets show up within a drain interval, however few there are.
-    if (records_out) {
-      records_out->flush();
-      // Any write error of the records stops tracing: every later record could only be counted
-      // as not written. A closed pipe (`tlstap | head`, EPIPE) most of all: nobody will read
-      // more, so tlstap stops as tcpdump does. A full disk stops it too: what was written is
-      // whole, and a tracer that goes on without writing would only make the loss larger. While
-      // no records flow no write fails, so the pipe is also asked whether its reader has gone.
-      if (records_out->error()) break;
-      if (pipe_reader_gone(records_out->fd())) {
-        reader_gone = &*records_out;
-        break;
-      }
-    }
-    if (pcapng_out) {
-      pcapng_out->flush();
-      if (pcapng_out->error() && !pcapng_error_reported) {
-        // Said at once; the records (if they go somewhere) go on being written.
-        log(fmt::format("{}; no more packets will be written to the pcapng capture",
-                        *pcapng_out->error()));
-        pcapng_error_reported = true;
-        if (!records_out) break;
-      }
-      if (!records_out && pipe_reader_gone(pcapng_out->fd())) {  // `-w - | tshark`, tshark gone
-        reader_gone = &*pcapng_out;
-        break;
-      }
-    }
+    if (!outputs.flush(log)) break;
     if (child && (child_status = child->poll_exit())) break;  // its records are in the ring
     if (options.duration_seconds &&
         now - started >= std::chrono::duration<double>(*options.duration_seconds)) {
@@ -429,33 +324,16 @@ int run_trace_session(const Options& options) {
   }
   reassembler.finish_all();
   losses.report_new_losses();
-  if (http_view) http_view->finish(wall_clock.from_monotonic(clock_ns(CLOCK_MONOTONIC)));
-  if (records_out) records_out->sync();
-  if (pcapng_out) pcapng_out->sync();
-
+  // A reader that stopped reading would hold tlstap here forever: once an output has taken
+  // nothing for a while, what it holds is counted as not written and left behind.
   int exit_code = 0;
-  if (records_out && records_out->error()) {
-    fmt::print(stderr, "tlstap: {}; {} records were not written\n", *records_out->error(),
-               records_out->records_not_written());
-    exit_code = 1;
-  }
-  if (pcapng_out && pcapng_out->error()) {
-    if (!pcapng_error_reported) log(*pcapng_out->error());
-    exit_code = 1;
-  }
-  if (reader_gone && !reader_gone->error()) {
-    // Said as the next write would have said it.
-    fmt::print(stderr,
-               "tlstap: writing {}: {} (its reader has exited); {} records were not written\n",
-               reader_gone->name(), std::strerror(EPIPE), reader_gone->records_not_written());
+  if (!outputs.finish(wall_clock.from_monotonic(clock_ns(CLOCK_MONOTONIC)), kOutputStalledAfter)) {
     exit_code = 1;
   }
   if (fatal) exit_code = fail(*fatal);
   if (!options.quiet) {
     print_summary(counting.counts(), discovery.attached_count(), losses.process_events_lost());
-    if (records_out) print_queue_summary(records_out->queue_stats());
-    if (pcapng) print_pcapng_summary(*pcapng, *pcapng_out);
-    if (http_view) print_http_summary(http_view->counts());
+    outputs.print_summaries();
   }
   // A file first found in a running process's maps was attached after that process could
   // use it: what it did before is missing. Said even with -q.

@@ -89,7 +89,21 @@ void Reassembler::finish(uint64_t call_id, Truncation truncation) {
   emit(call.meta, call.bytes, truncation);
 }
 
+void Reassembler::report_unseen_return(const tlstap_data_event& event) {
+  LostRecord unseen;
+  unseen.events = 1;
+  unseen.bytes = event.call_len;
+  unseen.unseen_call = true;
+  unseen.direction = event.direction == TLSTAP_DIR_WRITE ? Direction::write : Direction::read;
+  unseen.ts_ns = clock_.from_monotonic(event.ts_ns);
+  unseen.pid = event.header.pid;
+  unseen.tid = event.tid;
+  unseen.comm = std::string_view(event.comm, strnlen(event.comm, sizeof(event.comm)));
+  sink_.lost(unseen);
+}
+
 void Reassembler::on_chunk(const tlstap_data_event& event, std::span<const uint8_t> bytes) {
+  if (event.call_flags & TLSTAP_CALL_RETURNED_UNSEEN) return report_unseen_return(event);
   std::string_view chunk(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   const bool fault = (event.flags & TLSTAP_CHUNK_READ_FAULT) != 0;
 

@@ -66,6 +66,8 @@ class Reassembler {
   };
 
   static CallMeta meta_of(const tlstap_data_event& event);
+  // A call in flight at attach returned, its size known but not its bytes or connection.
+  void report_unseen_return(const tlstap_data_event& event);
   void emit(const CallMeta& meta, std::string_view bytes, Truncation truncation);
   void emit_now(const CallMeta& meta, std::string_view bytes, Truncation truncation);
   void finish(uint64_t call_id, Truncation truncation);

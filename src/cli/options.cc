@@ -89,11 +89,14 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::string format = "text";
   app.add_option("-f,--format", format, "text (default) | json | hex")
       ->check(CLI::IsMember({"text", "json", "hex"}));
-  app.add_option("-o,--output", options.output_path, "write records to FILE (created 0600)");
+  app.add_option("-o,--output", options.output_path,
+                 "write records to FILE (created 0600; never through a symbolic link)");
   app.add_option("-w,--pcapng", options.pcapng_path,
                  "also write the plaintext as a pcapng capture to FILE (created 0600), for "
                  "Wireshark; - for stdout, where records are then not written (-o FILE still "
                  "writes them)");
+  app.add_flag("--force", options.force,
+               "overwrite an existing output file (a regular file with no other hard link)");
   std::string max_bytes = "1M";
   app.add_option("--max-bytes", max_bytes,
                  "bytes captured per call before `truncated` (default 1M, at most 256M)");

@@ -26,6 +26,7 @@ struct Options {
   std::optional<std::string> output_path;
   // -w: the plaintext as a pcapng capture too; "-" is stdout (records then go only to -o).
   std::optional<std::string> pcapng_path;
+  bool force = false;  // an existing output file may be overwritten (never through a link)
   uint64_t max_bytes = 1 << 20;
   uint64_t buffer_bytes = 32 << 20;
   uint64_t queue_bytes = kDefaultQueueBytes;  // output queue between draining and writing

@@ -15,6 +15,7 @@ struct TraceCounts {
   uint64_t lost_bytes = 0;
   uint64_t closed_connections = 0;
   uint64_t unseen_calls = 0;  // calls in flight at attach that returned unseen
+  uint64_t unseen_bytes = 0;  // what those of them whose size is known moved (Go)
 };
 
 class CountingSink final : public RecordSink {
@@ -31,6 +32,7 @@ class CountingSink final : public RecordSink {
   void lost(const LostRecord& record) override {
     if (record.unseen_call) {
       counts_.unseen_calls += record.events;
+      if (record.bytes_known) counts_.unseen_bytes += record.bytes;
     } else {
       counts_.lost_events += record.events;
       counts_.lost_bytes += record.bytes;

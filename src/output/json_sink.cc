@@ -136,6 +136,11 @@ class JsonSink final : public RecordSink {
       fmt::format_to(std::back_inserter(b), R"(,"reason":"in-flight-at-attach","dir":"{}")",
                      direction_name(r.direction));
     }
+    if (r.pid != 0) {
+      fmt::format_to(std::back_inserter(b), R"(,"ts_ns":{},"pid":{},"tid":{},"comm":)", r.ts_ns,
+                     r.pid, r.tid);
+      append_json_string(b, r.comm);
+    }
     if (r.connection) append_connection(b, *r.connection);
     b += "}\n";
     out_.record_done();

@@ -1,13 +1,6 @@
 #include "output/output_stream.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
-#include <fmt/format.h>
 
 namespace tlstap {
 
@@ -24,13 +17,18 @@ OutputStream::OutputStream(OutputStream&& other) noexcept
       name_(std::move(other.name_)),
       queue_(std::move(other.queue_)),
       buffer_(std::move(other.buffer_)),
-      records_(other.records_) {
+      record_ends_(std::move(other.record_ends_)),
+      abandoned_(other.abandoned_) {
   other.fd_ = -1;
   other.owned_ = false;
-  other.records_ = 0;
+  other.record_ends_.clear();
 }
 
 OutputStream::~OutputStream() {
+  if (abandoned_) {
+    (void)queue_.release();  // leaked on purpose: its thread may still use it, blocked in write()
+    return;
+  }
   if (queue_) {
     flush();
     queue_.reset();  // the writer finishes before the descriptor is closed
@@ -43,25 +41,29 @@ OutputStream OutputStream::standard_output(uint64_t queue_bytes) {
 }
 
 Result<OutputStream> OutputStream::create_private_file(const std::string& path,
-                                                       uint64_t queue_bytes) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Error{fmt::format("cannot create {}: {}", path, std::strerror(errno))};
-  // An existing file keeps its old mode through O_CREAT; plaintext must not stay readable.
-  // Only regular files: -o /dev/null must not become unusable for everyone else.
-  struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fchmod(fd, 0600) != 0) {
-    int error = errno;
-    close(fd);
-    return Error{fmt::format("cannot make {} private: {}", path, std::strerror(error))};
-  }
-  return OutputStream(fd, true, path, queue_bytes);
+                                                       uint64_t queue_bytes,
+                                                       ExistingFile existing) {
+  Result<int> fd = open_private_file(path, existing);
+  if (!fd) return fd.error();
+  return OutputStream(*fd, true, path, queue_bytes);
 }
 
 void OutputStream::flush() {
-  if (buffer_.empty() && records_ == 0) return;
-  queue_->push(std::move(buffer_), records_);
-  records_ = 0;
+  if (buffer_.empty() && record_ends_.empty()) return;
+  queue_->push(std::move(buffer_), std::move(record_ends_));
+  record_ends_.clear();  // moved from: valid, now certainly empty
   buffer_ = queue_->take_buffer();
+}
+
+bool OutputStream::sync_unless_stalled(std::chrono::milliseconds stalled_after) {
+  flush();
+  return queue_->wait_written_unless_stalled(stalled_after);
+}
+
+void OutputStream::abandon() {
+  queue_->detach_writer();
+  abandoned_ = true;
+  owned_ = false;
 }
 
 void OutputStream::sync() {

@@ -5,14 +5,18 @@
 // not stop the draining until the queue is full.
 #pragma once
 
+#include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
+#include "output/private_file.h"
 #include "output/write_queue.h"
 
 namespace tlstap {
@@ -27,9 +31,11 @@ class OutputStream {
  public:
   // Standard output (not owned).
   static OutputStream standard_output(uint64_t queue_bytes = kDefaultQueueBytes);
-  // Creates or truncates `path` with mode 0600: the records are somebody's plaintext.
+  // Creates `path` with mode 0600 (the records are somebody's plaintext), never through a
+  // symbolic link, and overwrites an existing file only when told to (open_private_file).
   static Result<OutputStream> create_private_file(const std::string& path,
-                                                  uint64_t queue_bytes = kDefaultQueueBytes);
+                                                  uint64_t queue_bytes = kDefaultQueueBytes,
+                                                  ExistingFile existing = ExistingFile::refuse);
 
   OutputStream(OutputStream&& other) noexcept;
   OutputStream& operator=(OutputStream&&) = delete;
@@ -45,12 +51,24 @@ class OutputStream {
   void flush_if_full() {
     if (buffer_.size() >= kFlushThreshold) flush();
   }
-  void record_done() { records_++; }
+  void record_done() { record_ends_.push_back(buffer_.size()); }
 
   // Hands the buffer to the writer thread. Waits only while the queue is full.
   void flush();
   // Flushes, then waits until everything given so far is written (or failed).
   void sync();
+  // The same, unless the output stops taking anything for `stalled_after`: then false, and
+  // records_pending() says how many records are stuck.
+  bool sync_unless_stalled(std::chrono::milliseconds stalled_after);
+  uint64_t records_pending() const { return queue_->records_pending(); }
+  // See WriteQueue::give_up_waiting_when: Ctrl-C must stop tlstap whatever its output does.
+  void give_up_waiting_when(const volatile sig_atomic_t* flag,
+                            std::chrono::milliseconds stalled_after) {
+    queue_->give_up_waiting_when(flag, stalled_after);
+  }
+  // For an output that is stuck: the writer thread stays blocked in write() until the process
+  // exits, and destroying this stream no longer waits for it (nor closes its descriptor).
+  void abandon();
   // Errors and counts are the writer thread's: final only after sync().
   std::optional<std::string> error() const { return queue_->error(); }
   uint64_t records_not_written() const { return queue_->records_not_written(); }
@@ -69,7 +87,8 @@ class OutputStream {
   std::string name_;
   std::unique_ptr<WriteQueue> queue_;  // its writer thread keeps its address
   std::string buffer_;
-  uint64_t records_ = 0;  // records in buffer_
+  std::vector<size_t> record_ends_;  // where each record in buffer_ ends
+  bool abandoned_ = false;           // the writer is stuck: the queue is left to the process's exit
 };
 
 }  // namespace tlstap

@@ -19,7 +19,8 @@ PcapngSink::PcapngSink(OutputStream& out)
   pcapng::append_section_header(b, fmt::format("tlstap {}", kVersion));
   pcapng::append_interface(b, pcapng::kLinktypeRaw, "tlstap: TLS plaintext as TCP");
   pcapng::append_interface(b, pcapng::kLinktypeUpperPdu, "tlstap: dissector hints");
-  out_.flush();
+  // Not flushed here: handing a buffer over starts the writer thread, and tlstap drops its
+  // capabilities before any thread starts. The main loop's first flush sends it.
 }
 
 void PcapngSink::write(const SynthesizedPacket& packet) {

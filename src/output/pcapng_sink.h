@@ -20,7 +20,7 @@ class PcapngSink final : public RecordSink {
     uint64_t packet_bytes = 0;  // bytes of the packets (headers included)
   };
 
-  // Writes the Section Header and the Interface Descriptions at once.
+  // Buffers the Section Header and the Interface Descriptions (written at the next flush).
   explicit PcapngSink(OutputStream& out);
 
   void data(const DataRecord& record) override { synthesizer_.data(record); }

@@ -26,7 +26,7 @@ struct DataRecord {
   uint32_t pid = 0;
   uint32_t tid = 0;
   uint32_t uid = 0;
-  std::string_view comm;
+  std::string_view comm{};
   std::string_view library;
   std::string_view function;
   Direction direction = Direction::read;
@@ -48,6 +48,11 @@ struct LostRecord {
   bool unseen_call = false;
   Direction direction = Direction::read;
   const Connection* connection = nullptr;
+  // Who made the unseen call, when its return was seen on its own (Go): pid 0 when not known.
+  uint64_t ts_ns = 0;
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  std::string_view comm{};
 };
 
 // A traced connection was closed (or its process exited); its state is freed after this.
@@ -62,7 +67,7 @@ struct HttpRecord {
   const http::Exchange* exchange = nullptr;
   uint64_t ts_ns = 0;  // when it was reported: the last byte of the exchange seen
   uint32_t pid = 0;
-  std::string_view comm;
+  std::string_view comm{};
   const Connection* connection = nullptr;  // never null
 };
 
@@ -72,7 +77,7 @@ struct HttpSkipRecord {
   const http::Skip* skip = nullptr;
   uint64_t ts_ns = 0;
   uint32_t pid = 0;
-  std::string_view comm;
+  std::string_view comm{};
   const Connection* connection = nullptr;  // never null
   Direction direction = Direction::read;   // the direction the skipped bytes travelled
 };

@@ -142,14 +142,24 @@ class TextSink final : public RecordSink {
     if (r.unseen_call) {
       b += "*** lost: a ";
       b += direction_name(r.direction);
-      b += " call already in flight when tracing started returned unseen on ";
+      b += " call already in flight when tracing started returned unseen";
+      if (r.pid != 0) {
+        b += " in ";
+        append_terminal_safe_field(b, r.comm);
+        fmt::format_to(std::back_inserter(b), "[{}/{}]", r.pid, r.tid);
+      }
+      b += " on ";
       if (r.connection) {
         append_endpoints(b, *r.connection, " - ");
         fmt::format_to(std::back_inserter(b), " ({})", r.connection->id);
       } else {
         b += "a connection";
       }
-      b += "; its bytes are not known ***\n\n";
+      if (r.bytes_known) {
+        fmt::format_to(std::back_inserter(b), ": {} bytes not captured ***\n\n", r.bytes);
+      } else {
+        b += "; its bytes are not known ***\n\n";
+      }
     } else {
       fmt::format_to(std::back_inserter(b),
                      "*** lost {} events, {} bytes: the ring buffer was full "

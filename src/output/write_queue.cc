@@ -68,12 +68,12 @@ void WriteQueue::recycle(std::string&& data) {
   spare_.push_back(std::move(data));
 }
 
-void WriteQueue::push(std::string&& data, uint64_t records) {
-  if (data.empty() && records == 0) return;
+void WriteQueue::push(std::string&& data, std::vector<size_t>&& record_ends) {
+  if (data.empty() && record_ends.empty()) return;
   if (!writer_.joinable()) start_writer();
   std::unique_lock lock(mutex_);
   if (error_) {  // nothing more will be written: count it now, hold no memory for it
-    records_unwritten_ += records;
+    records_unwritten_ += record_ends.size();
     recycle(std::move(data));
     return;
   }
@@ -83,8 +83,8 @@ void WriteQueue::push(std::string&& data, uint64_t records) {
   if (!queue_.empty()) {
     Item& tail = queue_.back();
     if (tail.data.size() + data.size() <= tail.data.capacity()) {
+      for (size_t end : record_ends) tail.record_ends.push_back(tail.data.size() + end);
       tail.data.append(data);
-      tail.records += records;
       recycle(std::move(data));
       return;
     }
@@ -94,13 +94,32 @@ void WriteQueue::push(std::string&& data, uint64_t records) {
   if (!fits()) {
     // The only wait of the draining thread on the output, and when BPF loss can follow.
     auto started = std::chrono::steady_clock::now();
-    progress_.wait(lock, fits);
+    std::optional<std::chrono::steady_clock::time_point> last_progress;  // since the flag
+    uint64_t finished_then = 0;
+    while (!fits()) {
+      if (give_up_flag_ && *give_up_flag_) {
+        auto now = std::chrono::steady_clock::now();
+        if (!last_progress || buffers_finished_ != finished_then) {
+          last_progress = now;
+          finished_then = buffers_finished_;
+        }
+      }
+      if (last_progress && std::chrono::steady_clock::now() - *last_progress >= give_up_after_) {
+        // Told to stop while the output takes nothing: this and every later record is
+        // counted, not waited for.
+        error_ = fmt::format("writing {}: stopped while it was not being read", name_);
+        records_unwritten_ += record_ends.size();
+        recycle(std::move(data));
+        return;
+      }
+      progress_.wait_for(lock, std::chrono::milliseconds(100));
+    }
     stats_.producer_waits++;
     stats_.producer_wait_time += std::chrono::steady_clock::now() - started;
   }
   used_ += charge;
   stats_.peak_bytes = std::max(stats_.peak_bytes, used_);
-  queue_.push_back(Item{std::move(data), records, charge});
+  queue_.push_back(Item{std::move(data), std::move(record_ends), charge});
   lock.unlock();
   work_.notify_one();
 }
@@ -108,6 +127,28 @@ void WriteQueue::push(std::string&& data, uint64_t records) {
 void WriteQueue::wait_written() {
   std::unique_lock lock(mutex_);
   progress_.wait(lock, [&] { return queue_.empty() && !writing_; });
+}
+
+bool WriteQueue::wait_written_unless_stalled(std::chrono::milliseconds stalled_after) {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    uint64_t finished_before = buffers_finished_;
+    if (progress_.wait_for(lock, stalled_after, [&] { return queue_.empty() && !writing_; })) {
+      return true;
+    }
+    if (buffers_finished_ == finished_before) return false;
+  }
+}
+
+uint64_t WriteQueue::records_pending() const {
+  std::lock_guard lock(mutex_);
+  uint64_t pending = writing_ ? writing_records_ : 0;
+  for (const Item& item : queue_) pending += item.record_ends.size();
+  return pending;
+}
+
+void WriteQueue::detach_writer() {
+  if (writer_.joinable()) writer_.detach();
 }
 
 void WriteQueue::run_writer() {
@@ -118,24 +159,30 @@ void WriteQueue::run_writer() {
     Item item = std::move(queue_.front());
     queue_.pop_front();
     writing_ = true;
+    writing_records_ = item.record_ends.size();
     bool failed_before = error_.has_value();
     lock.unlock();
     std::optional<std::string> failure;
-    if (!failed_before) failure = write_all(item.data);
+    size_t written = 0;
+    if (!failed_before) failure = write_all(item.data, written);
     lock.lock();
     if (failed_before || failure) {
-      records_unwritten_ += item.records;
+      // Records wholly written before the failure are in the output; the rest are not.
+      records_unwritten_ +=
+          static_cast<uint64_t>(std::count_if(item.record_ends.begin(), item.record_ends.end(),
+                                              [&](size_t end) { return end > written; }));
       if (!error_) error_ = std::move(failure);
     }
     used_ -= item.charge;
     recycle(std::move(item.data));
     writing_ = false;
+    buffers_finished_++;
     progress_.notify_all();
   }
 }
 
-std::optional<std::string> WriteQueue::write_all(const std::string& data) const {
-  size_t written = 0;
+std::optional<std::string> WriteQueue::write_all(const std::string& data, size_t& written) const {
+  written = 0;
   while (written < data.size()) {
     ssize_t n = write(fd_, data.data() + written, data.size() - written);
     if (n < 0 && errno == EINTR) continue;

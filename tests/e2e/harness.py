@@ -161,6 +161,8 @@ class Tracer:
     def __init__(self, workdir, *args, command=None, name="trace"):
         self.output = workdir.file(f"{name}.jsonl")
         self.stderr_path = workdir.file(f"{name}.stderr")
+        if os.path.exists(self.output):  # an earlier tracer's in the same test: tlstap
+            os.unlink(self.output)        # does not overwrite files without --force
         argv = [TLSTAP, "-f", "json", "-o", self.output, *args]
         if command:
             argv += ["--", *command]

@@ -237,13 +237,49 @@ class CliTest(unittest.TestCase):
         for function in ("SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex"):
             self.assertIn(function, result.stdout)
 
-    def test_output_file_is_private(self):
-        out = self.work.file("private.jsonl")
-        harness.write_bytes(out, b"old")
-        os.chmod(out, 0o644)
-        result = self.run_tlstap("-q", "-f", "json", "-o", out, "--duration", "0.5")
+    def test_output_file_is_created_private(self):
+        out = self.work.file("new.jsonl")
+        old_umask = os.umask(0)
+        try:
+            result = self.run_tlstap("-q", "-f", "json", "-o", out, "--duration", "0.5")
+        finally:
+            os.umask(old_umask)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+
+    def test_existing_output_file_is_kept_unless_forced(self):
+        out = self.work.file("existing.jsonl")
+        harness.write_bytes(out, b"old records")
+        os.chmod(out, 0o644)
+        result = self.run_tlstap("-q", "-f", "json", "-o", out, "--duration", "0.5")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stderr, f"tlstap: {out} exists; use --force to overwrite it\n")
+        self.assertEqual(harness.read_bytes(out), b"old records")
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o644)
+
+        result = self.run_tlstap("-q", "--force", "-f", "json", "-o", out, "--duration", "0.5")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+        self.assertFalse(harness.read_bytes(out).startswith(b"old"), "truncated")
+
+    def test_output_never_goes_through_a_symlink(self):
+        """Another user's link in a shared directory must not make root write elsewhere."""
+        victim = self.work.file("victim")
+        harness.write_bytes(victim, b"root's file")
+        os.chmod(victim, 0o644)
+        dangling_target = self.work.file("would-be-created")
+        for target in (victim, dangling_target):
+            link = self.work.file("link-" + os.path.basename(target))
+            os.symlink(target, link)
+            for force in ((), ("--force",)):
+                result = self.run_tlstap("-q", *force, "-o", link, "--duration", "0.5")
+                self.assertEqual(result.returncode, 1)
+                self.assertEqual(result.stderr,
+                                 f"tlstap: {link} is a symbolic link; tlstap does not write "
+                                 "through links (name the file it points to)\n")
+        self.assertEqual(harness.read_bytes(victim), b"root's file")
+        self.assertEqual(os.stat(victim).st_mode & 0o777, 0o644)
+        self.assertFalse(os.path.exists(dangling_target))
 
     def test_full_disk_is_reported(self):
         payload = os.urandom(1000)

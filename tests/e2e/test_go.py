@@ -121,6 +121,42 @@ class GoTest(unittest.TestCase):
         self.assertEqual({r["role"] for r in go}, {"server"})
         self.assertEqual(lost_records(records), [])
 
+    def test_read_in_flight_at_attach_is_said_with_its_size(self):
+        """A Go server's goroutine parked in (*Conn).Read on a connection older than tlstap:
+        that Read's return is seen without its entry. Its bytes cannot be had, but Go's RET
+        says how many: a lost record with that size, then every later byte exact."""
+        port = harness.free_port()
+        payload = os.urandom(100_000)
+        harness.write_bytes(self.work.file("send"), payload)
+        harness.write_bytes(self.work.file("reply"), b"done")
+        ready, handshaken, go = (self.work.file(n) for n in ("go-ready", "handshaken", "go"))
+        server = harness.track(subprocess.Popen(
+            [go_peer("normal"), "raw-server", str(port), self.work.cert, self.work.key, ready,
+             str(len(payload)), self.work.file("reply"), self.work.file("go-received")]))
+        harness.wait_for(lambda: os.path.exists(ready), 10, "Go server to listen")
+        client = harness.run_peer("client", "--port", str(port), "--send-file",
+                                  self.work.file("send"), "--received-file",
+                                  self.work.file("client-received"), "--handshake-file",
+                                  handshaken, "--send-after-file", go)
+        harness.wait_for(lambda: os.path.exists(handshaken), 10, "client handshake")
+        tracer = harness.Tracer(self.work, "-p", str(server.pid))
+        harness.write_bytes(go, b"")
+        self.assertEqual(client.wait(timeout=60), 0)
+        self.assertEqual(server.wait(timeout=60), 0)
+        records = tracer.stop()
+        self.assertEqual(harness.read_bytes(self.work.file("go-received")), payload)
+        [unseen] = lost_records(records)
+        self.assertEqual((unseen["reason"], unseen["dir"], unseen["pid"], unseen["events"]),
+                         ("in-flight-at-attach", "read", server.pid, 1))
+        self.assertGreater(unseen["bytes"], 0)
+        got = stream(data_records(records, server.pid), "read")
+        # What the unseen Read returned, then exactly the rest.
+        self.assertEqual(unseen["bytes"] + len(got), len(payload))
+        self.assertEqual(got, payload[unseen["bytes"]:])
+        self.assertTrue(all(r["midstream"] for r in data_records(records, server.pid)))
+        self.assertIn("1 call already in flight when tracing started returned unseen, "
+                      f"{unseen['bytes']} bytes known of them", tracer.stderr())
+
     def run_http(self, client_form, server_form, extra, count, size, parallel):
         port = harness.free_port()
         ready = self.work.file("http-ready")

@@ -51,8 +51,8 @@ class RangeSt(ctypes.Structure):
 class GnuTls:
     """The few GnuTLS functions the client needs, with their C signatures."""
 
-    def __init__(self):
-        self.lib = ctypes.CDLL("libgnutls.so.30")
+    def __init__(self, path="libgnutls.so.30"):
+        self.lib = ctypes.CDLL(path)
         session, buf, size = ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t
         signatures = {
             "gnutls_certificate_allocate_credentials": (ctypes.c_int, [ctypes.c_void_p]),

@@ -305,13 +305,14 @@ TEST(PrivateFile, IsCreatedWithMode0600) {
   EXPECT_EQ(st.st_mode & 07777, 0600u);
 }
 
-TEST(PrivateFile, ExistingFileBecomes0600AndIsTruncated) {
+TEST(PrivateFile, ForcedExistingFileBecomes0600AndIsTruncated) {
   test::TempDir dir;
   const std::string path = dir.file("existing.out");
   test::write_file(path, "old content that must go away\n");
   ASSERT_EQ(chmod(path.c_str(), 0644), 0);
   {
-    auto opened = OutputStream::create_private_file(path);
+    auto opened =
+        OutputStream::create_private_file(path, kDefaultQueueBytes, ExistingFile::truncate);
     ASSERT_TRUE(opened) << opened.error().message;
     opened->append(std::string_view("new\n"));
     opened->sync();

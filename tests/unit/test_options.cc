@@ -86,6 +86,16 @@ TEST(ParseOptions, NiceDefaultsAheadOfTracedProcessesAndCanBeChanged) {
   EXPECT_EQ(lowest->nice, 19);
 }
 
+TEST(ParseOptions, ExistingOutputIsKeptUnlessForced) {
+  int exit_code = 0;
+  Result<Options> defaults = parse({"-o", "out.jsonl"}, exit_code);
+  ASSERT_TRUE(defaults);
+  EXPECT_FALSE(defaults->force);
+  Result<Options> forced = parse({"-o", "out.jsonl", "--force"}, exit_code);
+  ASSERT_TRUE(forced);
+  EXPECT_TRUE(forced->force);
+}
+
 TEST(ParseOptions, NiceOutOfRangeIsAUsageError) {
   for (const char* value : {"20", "-21", "high"}) {
     SCOPED_TRACE(value);

@@ -151,11 +151,9 @@ TEST(OutputStream, DestroyedStreamWritesWhatItWasGiven) {
   EXPECT_NE(content.find("bGFzdCwgbmV2ZXIgZmx1c2hlZA=="), std::string::npos);
 }
 
-// BUG (src/output/output_stream.cc, create_private_file): fchmod(fd, 0600) is applied to
-// whatever -o names, including device nodes: `tlstap -o /dev/null` run as root makes
-// /dev/null 0600 for the whole machine. Only a regular file should be made private.
-// This test makes its own copy of /dev/full's device node (needs CAP_MKNOD) and checks
-// that its mode is left alone. Enable once fixed.
+// `tlstap -o /dev/null` run as root must not make /dev/null 0600 for the whole machine: only
+// a regular file is made private. This test makes its own copy of /dev/full's device node
+// (needs CAP_MKNOD) and checks that its mode is left alone.
 TEST(OutputStream, DeviceNodeModeIsNotChanged) {
   test::TempDir dir;
   const std::string node = dir.file("full");

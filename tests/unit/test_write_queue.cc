@@ -5,12 +5,15 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -189,6 +192,74 @@ TEST(WriteQueue, ClosedPipeKeepsTheFirstErrorAndCountsEveryUnwrittenRecord) {
   queue.wait_written();
   EXPECT_EQ(queue.error(), error);  // the first error is the one kept
   EXPECT_EQ(queue.records_not_written(), 14u);
+}
+
+// A disk that fills part way through a buffer: the records wholly written before the failure
+// are in the file and not counted; every other record of that buffer is. (RLIMIT_FSIZE makes
+// the write stop at a chosen size: a short write, then EFBIG, as a full disk would.)
+TEST(WriteQueue, WriteFailingPartWayCountsOnlyTheRecordsNotWhollyWritten) {
+  test::TempDir dir;
+  const std::string path = dir.file("limited");
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  sighandler_t previous = signal(SIGXFSZ, SIG_IGN);
+  rlimit limited = saved;
+  limited.rlim_cur = 450;  // records of 100 bytes: 4 fit whole, the 5th is cut
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+  uint64_t not_written = 0;
+  std::optional<std::string> error;
+  {
+    WriteQueue queue(fd, "limited", 1 << 20, kBuffer);
+    std::string data = queue.take_buffer();
+    std::vector<size_t> ends;
+    for (int i = 0; i < 10; i++) {
+      data += std::string(99, static_cast<char>('a' + i)) + "\n";
+      ends.push_back(data.size());
+    }
+    queue.push(std::move(data), std::move(ends));
+    queue.wait_written();
+    not_written = queue.records_not_written();
+    error = queue.error();
+  }
+  setrlimit(RLIMIT_FSIZE, &saved);
+  signal(SIGXFSZ, previous);
+  close(fd);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(*error, "writing limited: File too large");
+  EXPECT_EQ(test::read_file(path).size(), 450u);
+  EXPECT_EQ(not_written, 6u);
+}
+
+// A reader that stops reading for good: Ctrl-C (the flag) releases a producer waiting for
+// space once the output has taken nothing for a while after it, its records and all later
+// ones are counted, and the final wait gives up once nothing moves, saying how many records
+// are stuck. (A reader that only pauses is waited for: test_output_stall.py.)
+TEST(WriteQueue, StopFlagReleasesAProducerWaitingOnAReaderThatStoppedReading) {
+  Pipe pipe;  // never read
+  volatile sig_atomic_t stop = 0;
+  auto* queue = new WriteQueue(pipe.write_end, "pipe", 2 * kBuffer, kBuffer);
+  queue->give_up_waiting_when(&stop, 300ms);
+  std::atomic<bool> returned = false;
+  std::thread producer([&] {
+    for (uint64_t i = 0; i < 4; i++) queue->push(full_buffer(*queue, i), 10);
+    returned = true;
+  });
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(returned) << "the producer waits for space while no flag is set";
+  stop = 1;
+  producer.join();
+  ASSERT_TRUE(queue->error());
+  EXPECT_EQ(*queue->error(), "writing pipe: stopped while it was not being read");
+  // Buffer 0 is being written (blocked), buffer 1 is queued, buffer 2 was given up on; buffer
+  // 3 came after the error.
+  EXPECT_EQ(queue->records_not_written(), 20u);
+  EXPECT_EQ(queue->records_pending(), 20u);
+  EXPECT_FALSE(queue->wait_written_unless_stalled(300ms));
+  // The writer stays blocked in write(); the queue is left to it, as tlstap leaves it to exit.
+  queue->detach_writer();
+  pipe.close_read();  // EPIPE: the writer gets out of write() and then waits for work forever
 }
 
 TEST(WriteQueue, ErrorWhileTheProducerWaitsForSpaceReleasesIt) {
