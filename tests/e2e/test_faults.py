@@ -239,27 +239,30 @@ class FaultTest(unittest.TestCase):
         records = tracer.stop()
         self.assertEqual(tracer.returncode, 0, tracer.stderr())
         self.assertEqual(lost_records(records), [])
-        ports = json.loads(harness.read_bytes(report))["ports"]
-        self.assertEqual(len(ports), 2000, "2000 connections, each on its own local port")
-
+        made = json.loads(harness.read_bytes(report))["connections"]
+        self.assertEqual(len(made), 2000)
+        # A thread's connections are one after another: its records show them in that order.
+        # (Keyed by thread and order, not by local port: a closed connection's port may be
+        # taken again by a later one.)
         expected = {}
-        for port_text, (thread, index) in ports.items():
+        for thread, index, tid, lport in made:
             rng = random.Random(f"{thread}-{index}")  # as many_connections.py makes them
             payload = rng.randbytes(rng.randint(1, 16384))
-            expected[int(port_text)] = (len(payload).to_bytes(4, "big") + payload, payload)
-        connections = harness.by_connection(records, client.pid)
-        by_port = {}
-        for conn, conn_records in connections.items():
-            lports = {r["lport"] for r in conn_records}
-            self.assertEqual(len(lports), 1, conn)
-            by_port[lports.pop()] = conn_records
-        self.assertEqual(sorted(by_port), sorted(expected))
-        threads = {r["tid"] for r in harness.data_records(records, client.pid)}
-        self.assertEqual(len(threads), 200)
-        for lport, (sent, received) in expected.items():
-            conn_records = by_port[lport]
-            self.assertEqual(harness.contiguous_stream(conn_records, "write"), sent, lport)
-            self.assertEqual(harness.contiguous_stream(conn_records, "read"), received, lport)
+            expected.setdefault(tid, []).append(
+                (index, lport, len(payload).to_bytes(4, "big") + payload, payload))
+        captured = {}
+        for conn, conn_records in harness.by_connection(records, client.pid).items():
+            self.assertEqual(len({r["tid"] for r in conn_records}), 1, conn)
+            captured.setdefault(conn_records[0]["tid"], []).append(conn_records)
+        self.assertEqual(sorted(captured), sorted(expected))
+        self.assertEqual(len(captured), 200)
+        for tid, conns in captured.items():
+            wanted = sorted(expected[tid])
+            self.assertEqual(len(conns), len(wanted), tid)
+            for conn_records, (index, lport, sent, received) in zip(conns, wanted):
+                self.assertEqual({r["lport"] for r in conn_records}, {lport}, (tid, index))
+                self.assertEqual(harness.contiguous_stream(conn_records, "write"), sent, lport)
+                self.assertEqual(harness.contiguous_stream(conn_records, "read"), received, lport)
 
     def test_full_disk_is_said_and_what_was_not_written_is_counted(self):
         """A 1 MiB tmpfs fills up part way through: tlstap says so, exits non-zero, and the

@@ -4,8 +4,9 @@ server: a threaded TLS echo server: each connection sends a 4-byte big-endian le
 that many bytes; the server sends the same bytes back and closes.
 client: --threads threads, each making --per-thread connections one after another. The
 bytes of connection (thread t, index i) come from random.Random(f"{t}-{i}"), 1 to 16384 of
-them, so a test can compute them again. Once done, writes {local port: [t, i]} as JSON to
---report-file; exits non-zero if any echo differs."""
+them, so a test can compute them again. Once done, writes {"connections": [[t, i, native
+thread id, local port], ...]} as JSON to --report-file (a local port may be reused by a later
+connection); exits non-zero if any echo differs."""
 import argparse
 import json
 import os
@@ -64,9 +65,10 @@ def client(args):
         f.write("ready")
     while not os.path.exists(args.wait_file):
         time.sleep(0.01)
-    ports, failures, lock = {}, [], threading.Lock()
+    connections, failures, lock = [], [], threading.Lock()
 
     def work(thread):
+        tid = threading.get_native_id()
         for index in range(args.per_thread):
             payload = payload_of(thread, index)
             try:
@@ -76,7 +78,7 @@ def client(args):
                     tls.sendall(struct.pack(">I", len(payload)) + payload)
                     echo = recv_exact(tls, len(payload))
                 with lock:
-                    ports[port] = [thread, index]
+                    connections.append([thread, index, tid, port])
                     if echo != payload:
                         failures.append(f"{thread}-{index}: echo differs")
             except Exception as error:  # noqa: BLE001 - every failure is reported
@@ -89,7 +91,7 @@ def client(args):
     for t in threads:
         t.join()
     with open(args.report_file, "w") as f:
-        json.dump({"ports": ports, "failures": failures}, f)
+        json.dump({"connections": connections, "failures": failures}, f)
     raise SystemExit(1 if failures else 0)
 
 
