@@ -221,7 +221,7 @@ def main():
     stderr.close()
     text = open(stderr_path).read()
     summary = re.search(r"tlstap: (\d+) write records \((\d+) bytes\), (\d+) read records "
-                        r"\((\d+) bytes\), (\d+) truncated, (\d+) connections closed; lost (\d+) "
+                        r"\((\d+) bytes\), (\d+) truncated, (\d+) connections? closed; lost (\d+) "
                         r"events \((\d+) bytes\)", text)
     if not summary:
         sys.exit(f"soak: no summary from tlstap:\n{text}")

@@ -289,7 +289,7 @@ class FaultTest(unittest.TestCase):
         self.assertTrue(match, result.stderr)
         not_written = int(match.group(1))
         summary = re.search(r"tlstap: (\d+) write records \(\d+ bytes\), (\d+) read records "
-                            r"\(\d+ bytes\), \d+ truncated, (\d+) connections closed; lost "
+                            r"\(\d+ bytes\), \d+ truncated, (\d+) connections? closed; lost "
                             r"(\d+) events", result.stderr)
         self.assertTrue(summary, result.stderr)
         writes, reads, closed, lost_events = (int(g) for g in summary.groups())

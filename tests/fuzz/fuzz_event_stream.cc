@@ -176,16 +176,25 @@ class CheckingSink final : public RecordSink {
     hex_stream_.buffer().clear();
   }
 
-  // Ring-buffer losses come from BPF's counters, not from this path; the only lost record
-  // the event path makes is a call that was in flight at attach, said on its connection
-  // without a byte count (never a guessed one). Every encoder must take it.
+  // Ring-buffer losses come from BPF's counters, not from this path; the only lost records
+  // the event path makes are calls that were in flight at attach: either said on their
+  // connection without a byte count (never a guessed one), or, when BPF saw such a call's
+  // return on its own (Go), with the size it returned, the process and no connection.
+  // Every encoder must take both.
   void lost(const LostRecord& r) override {
-    FUZZ_CHECK(r.unseen_call && !r.bytes_known && r.connection != nullptr && r.events == 1);
+    FUZZ_CHECK(r.unseen_call && r.events == 1);
+    const bool size_from_return = r.bytes_known;
+    if (size_from_return) {
+      FUZZ_CHECK(r.connection == nullptr);
+    } else {
+      FUZZ_CHECK(r.connection != nullptr);
+    }
     size_t json_before = json_stream_.buffer().size();
     json_->lost(r);
     nlohmann::json object =
         nlohmann::json::parse(std::string_view(json_stream_.buffer()).substr(json_before));
-    FUZZ_CHECK(object.at("type") == "lost" && !object.contains("bytes"));
+    FUZZ_CHECK(object.at("type") == "lost" && object.contains("bytes") == size_from_return);
+    FUZZ_CHECK(object.at("reason") == "in-flight-at-attach");
     json_stream_.buffer().clear();
     text_->lost(r);
     text_stream_.buffer().clear();
