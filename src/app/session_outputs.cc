@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/plural.h"
 #include "output/pipe_reader.h"
 #include "output/sinks.h"
 
@@ -44,9 +45,10 @@ void print_pcapng_summary(const PcapngSink& sink, const OutputStream& out) {
 }
 
 void print_http_summary(const HttpViewCounts& counts) {
-  std::string line = fmt::format(
-      "tlstap: http: {} exchanges reported on {} connections, {} bytes skipped in {} places",
-      counts.exchanges, counts.connections_parsed, counts.skipped_bytes, counts.skips);
+  std::string line = fmt::format("tlstap: http: {} reported on {}, {} bytes skipped in {}",
+                                 counted(counts.exchanges, "exchange"),
+                                 counted(counts.connections_parsed, "connection"),
+                                 counts.skipped_bytes, counted(counts.skips, "place"));
   if (counts.connections_not_parsed > 0) {
     line += fmt::format(
         "; {} records of connections over the limit of parsed connections were not parsed",
@@ -55,8 +57,21 @@ void print_http_summary(const HttpViewCounts& counts) {
   fmt::print(stderr, "{}\n", line);
 }
 
-HttpViewOptions http_view_options(const Options& options) {
+void print_redact_summary(const redact::RedactCounts& counts) {
+  std::string line = fmt::format("tlstap: redact: {} masked ({} bytes)",
+                                 counted(counts.values_masked, "header value", "header values"),
+                                 counts.bytes_masked);
+  if (counts.bytes_masked_unparsed > 0) {
+    line += fmt::format(
+        "; {} bytes masked whole after a loss, where headers could not be told from the rest",
+        counts.bytes_masked_unparsed);
+  }
+  fmt::print(stderr, "{}\n", line);
+}
+
+HttpViewOptions http_view_options(const Options& options, const redact::RedactNames* redact) {
   HttpViewOptions view;
+  view.redact = redact;
   view.http_only = options.http_only;
   view.limits.body_bytes = options.body_bytes;
   return view;
@@ -114,10 +129,15 @@ SessionOutputs::SessionOutputs(const Options& options, std::optional<OutputStrea
   if (records_out_) encoder_ = make_sink(options.format, *records_out_);
   // --http: the protocol view in front of the text/JSON encoder. The capture gets every data
   // record whatever --http-only says.
-  if (encoder_ && options.http) http_view_.emplace(*encoder_, http_view_options(options));
+  if (options.redact) redact_names_ = redact::RedactNames::defaults_and(options.redact_headers);
+  if (encoder_ && options.http) {
+    http_view_.emplace(*encoder_,
+                       http_view_options(options, options.redact ? &redact_names_ : nullptr));
+  }
   if (capture_out_) pcapng_.emplace(*capture_out_);
   RecordSink* records_sink = http_view_ ? &*http_view_ : encoder_.get();
   fan_out_ = FanOutSink(chain(records_sink, pcapng_ ? &*pcapng_ : nullptr));
+  if (options.redact) redactor_.emplace(fan_out_, redact_names_);
 }
 
 std::vector<RecordSink*> SessionOutputs::chain(RecordSink* records, RecordSink* capture) {
@@ -165,6 +185,7 @@ bool SessionOutputs::flush(const LogFn& log) {
 }
 
 bool SessionOutputs::finish(uint64_t now_wall_ns, std::chrono::milliseconds stalled_after) {
+  if (redactor_) redactor_->finish();  // what it holds goes to the view before the view ends
   if (http_view_) http_view_->finish(now_wall_ns);
   bool complete = true;
   if (records_out_)
@@ -185,6 +206,7 @@ void SessionOutputs::print_summaries() const {
   if (records_out_) print_queue_summary(records_out_->queue_stats());
   if (pcapng_) print_pcapng_summary(*pcapng_, *capture_out_);
   if (http_view_) print_http_summary(http_view_->counts());
+  if (redactor_) print_redact_summary(redactor_->counts());
 }
 
 }  // namespace tlstap

@@ -18,6 +18,8 @@
 #include "output/output_stream.h"
 #include "output/pcapng_sink.h"
 #include "output/record.h"
+#include "redact/redact_names.h"
+#include "redact/redacting_sink.h"
 #include "views/http_view_sink.h"
 
 namespace tlstap {
@@ -31,8 +33,9 @@ class SessionOutputs {
   // written anywhere (stdout carries the capture).
   static Result<std::unique_ptr<SessionOutputs>> open(const Options& options);
 
-  // Where every record goes: the --http view (or the encoder) and the capture.
-  RecordSink& sink() { return fan_out_; }
+  // Where every record goes: through --redact's masking, to the --http view (or the encoder)
+  // and the capture.
+  RecordSink& sink() { return redactor_ ? static_cast<RecordSink&>(*redactor_) : fan_out_; }
 
   // Ctrl-C must stop tlstap whatever its outputs do (see WriteQueue::give_up_waiting_when).
   void give_up_waiting_when(const volatile sig_atomic_t* flag,
@@ -59,6 +62,8 @@ class SessionOutputs {
   std::optional<HttpViewSink> http_view_;
   std::optional<PcapngSink> pcapng_;
   FanOutSink fan_out_;
+  std::optional<redact::RedactingSink> redactor_;  // --redact: in front of everything
+  redact::RedactNames redact_names_;               // --redact: for the --http view
   bool capture_error_said_ = false;
   // The output whose pipe reader exited while no write failed (nothing was being written).
   const OutputStream* reader_gone_ = nullptr;

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "redact/redact_names.h"
 #include "tlstap/abi.h"
 
 namespace tlstap {
@@ -123,6 +124,12 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::string body_bytes = "4096";
   CLI::Option* body_bytes_option = app.add_option(
       "--body-bytes", body_bytes, "first bytes of each HTTP body shown by --http (default 4096)");
+  app.add_flag("--redact", options.redact,
+               "mask the values of Authorization, Cookie, Set-Cookie and Proxy-Authorization "
+               "headers in every output (records, --http, pcapng)");
+  app.add_option("--redact-header", options.redact_headers,
+                 "also mask this header's values (repeatable; implies --redact)")
+      ->type_name("NAME");
   app.add_flag("-q,--quiet", options.quiet, "no exit summary");
   app.add_flag("-v,--verbose", options.verbose, "libbpf and attach diagnostics on stderr");
   app.add_option("command", options.command, "run COMMAND (after --), trace it and its children");
@@ -173,6 +180,16 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
     options.uid = *uid;
   }
   if (options.http_only) options.http = true;
+  for (const std::string& name : options.redact_headers) {
+    if (!redact::is_field_name(name)) {
+      exit_code = 2;
+      return Error{fmt::format(
+          "--redact-header {:?}: expected a header name (letters, digits and !#$%&'*+-.^_`|~), "
+          "like X-Api-Key",
+          name)};
+    }
+  }
+  if (!options.redact_headers.empty()) options.redact = true;
   std::optional<uint64_t> body = parse_byte_size(body_bytes);
   if (!body || *body > (16 << 20)) {
     exit_code = 2;

@@ -42,6 +42,8 @@ struct Options {
   bool http = false;           // --http: protocol views
   bool http_only = false;      // --http-only: protocol views instead of data records
   uint64_t body_bytes = 4096;  // --body-bytes: first bytes of each body shown by the views
+  bool redact = false;         // --redact: secret header values masked in every output
+  std::vector<std::string> redact_headers;  // --redact-header: more names (implies --redact)
 };
 
 // Parses argv. On --help or a usage error returns an Error with exit_code set; CLI11 has

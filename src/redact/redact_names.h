@@ -10,6 +10,16 @@
 
 namespace tlstap::redact {
 
+// RFC 9110 token characters: what a field name is made of.
+inline bool is_field_name_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+inline bool is_field_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), is_field_name_char);
+}
+
 class RedactNames {
  public:
   // The names --redact masks without being told.

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "conn/connection.h"
+#include "redact/redact_exchange.h"
 
 namespace tlstap {
 namespace {
@@ -166,6 +167,12 @@ void HttpViewSink::start_parser(ConnectionView& view, http::Protocol protocol, D
   events.exchange = [this, v](const http::Exchange& exchange) {
     HttpRecord record;
     record.exchange = &exchange;
+    std::optional<http::Exchange> masked;
+    if (options_.redact && redact::has_redacted_header(exchange, *options_.redact)) {
+      masked = exchange;
+      redact::mask_exchange(*masked, *options_.redact);
+      record.exchange = &*masked;
+    }
     record.ts_ns =
         exchange.response.last_ts_ns ? exchange.response.last_ts_ns : exchange.request.last_ts_ns;
     if (record.ts_ns == 0) record.ts_ns = v->last_ts_ns;

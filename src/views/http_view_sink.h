@@ -17,6 +17,7 @@
 #include "output/record.h"
 #include "protocols/protocol_detection.h"
 #include "protocols/protocol_parser.h"
+#include "redact/redact_names.h"
 
 namespace tlstap {
 
@@ -25,6 +26,8 @@ struct HttpViewOptions {
   http::Limits limits;
   size_t max_connections = 16384;          // parsed at the same time; more are said and left alone
   size_t max_detection_bytes = 16 * 1024;  // held per connection while its protocol is unknown
+  // --redact: these headers' values are shown as '*'s (the bytes are masked before the view).
+  const redact::RedactNames* redact = nullptr;
 };
 
 struct HttpViewCounts {
