@@ -155,6 +155,42 @@ def start_peer_server(workdir, port, expect, reply_path, name="server", extra=()
     return server
 
 
+def start_nginx(workdir, port, root, server_conf=""):
+    """nginx serving `root` over TLS with HTTP/2 on 127.0.0.1:`port` (one worker), its files
+    in `workdir`; `server_conf` goes into the server block."""
+    logs = workdir.file("nginx")
+    os.makedirs(logs)
+    conf = workdir.file("nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes 1;
+user root;
+error_log {logs}/error.log;
+pid {logs}/nginx.pid;
+events {{}}
+http {{
+  access_log off;
+  client_body_temp_path {logs}/body;
+  proxy_temp_path {logs}/proxy;
+  fastcgi_temp_path {logs}/fastcgi;
+  uwsgi_temp_path {logs}/uwsgi;
+  scgi_temp_path {logs}/scgi;
+  types {{ text/plain txt; application/octet-stream bin; }}
+  server {{
+    listen 127.0.0.1:{port} ssl http2;
+    ssl_certificate {workdir.cert};
+    ssl_certificate_key {workdir.key};
+    root {root};
+    {server_conf}
+  }}
+}}
+""")
+    with open(workdir.file("nginx.stderr"), "w") as stderr:
+        nginx = track(subprocess.Popen(
+            ["nginx", "-p", logs, "-c", conf, "-g", "daemon off;"], stderr=stderr))
+    wait_for_port(port)
+    return nginx
+
+
 class Tracer:
     """tlstap writing JSON lines to a file, started and stopped like a user would."""
 

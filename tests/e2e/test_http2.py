@@ -58,36 +58,7 @@ class Http2Test(unittest.TestCase):
         self.assertGreaterEqual(record["resp_ts_ns"], record["req_ts_ns"] + record["latency_ns"])
 
     def start_nginx(self, port, root):
-        logs = self.work.file("nginx")
-        os.makedirs(logs)
-        conf = self.work.file("nginx.conf")
-        with open(conf, "w") as f:
-            f.write(f"""worker_processes 1;
-user root;
-error_log {logs}/error.log;
-pid {logs}/nginx.pid;
-events {{}}
-http {{
-  access_log off;
-  client_body_temp_path {logs}/body;
-  proxy_temp_path {logs}/proxy;
-  fastcgi_temp_path {logs}/fastcgi;
-  uwsgi_temp_path {logs}/uwsgi;
-  scgi_temp_path {logs}/scgi;
-  types {{ text/plain txt; application/octet-stream bin; }}
-  server {{
-    listen 127.0.0.1:{port} ssl http2;
-    ssl_certificate {self.work.cert};
-    ssl_certificate_key {self.work.key};
-    root {root};
-  }}
-}}
-""")
-        with open(self.work.file("nginx.stderr"), "w") as stderr:
-            nginx = harness.track(subprocess.Popen(
-                ["nginx", "-p", logs, "-c", conf, "-g", "daemon off;"], stderr=stderr))
-        harness.wait_for_port(port)
-        return nginx
+        return harness.start_nginx(self.work, port, root)
 
     def test_curl_http2_to_nginx_two_streams(self):
         nginx_binary = shutil.which("nginx")
