@@ -60,13 +60,19 @@ class RedactTest(unittest.TestCase):
             for blob in blobs:
                 self.assertNotIn(secret.encode(), blob)
 
-    def test_http1_curl_to_python_every_output(self):
-        port = harness.free_port()
+    def start_echo_server(self, port):
+        """python's http.server over ssl, answering each request with its method, path and
+        body."""
         ready = self.work.file("ready")
         server = harness.track(subprocess.Popen(
             ["python3", os.path.join(harness.PROGS, "http11_echo_server.py"), "127.0.0.1",
              str(port), self.work.cert, self.work.key, ready]))
         harness.wait_for(lambda: os.path.exists(ready), 10, "server to listen")
+        return server
+
+    def test_http1_curl_to_python_every_output(self):
+        port = harness.free_port()
+        server = self.start_echo_server(port)
         tokens = [token() for _ in range(5)]
         trace = self.work.file("curl.trace")
         url = f"https://127.0.0.1:{port}"
@@ -120,11 +126,7 @@ class RedactTest(unittest.TestCase):
 
     def test_http1_text_output(self):
         port = harness.free_port()
-        ready = self.work.file("ready")
-        server = harness.track(subprocess.Popen(
-            ["python3", os.path.join(harness.PROGS, "http11_echo_server.py"), "127.0.0.1",
-             str(port), self.work.cert, self.work.key, ready]))
-        harness.wait_for(lambda: os.path.exists(ready), 10, "server to listen")
+        server = self.start_echo_server(port)
         secret = token()
         out = self.work.file("out.txt")
         result = subprocess.run(
