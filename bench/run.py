@@ -224,9 +224,30 @@ def parse_summary(lines):
 
 # --- one measurement ----------------------------------------------------------------------
 
+def wait_for_detaching_tracers(timeout=60):
+    """tlstap returns at once and leaves removing its probes to a child, `tlstap-detach`;
+    until it is done they still trap (inert): no run is measured meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = False
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            comm, state = stat[stat.find("(") + 1:stat.rfind(")")], stat[stat.rfind(")") + 2]
+            if comm == "tlstap-detach" and state != "Z":
+                busy = True
+        if not busy:
+            return
+        time.sleep(0.1)
+
+
 def measure(binaries, config, scenario, count, workdir, extra_tlstap_args=(),
             warm_page_cache=True):
     _, mode, size, api = scenario
+    wait_for_detaching_tracers()
     if config == "untraced":
         return {"workload": run_workload(binaries, mode, size, api, count)}
     if config == "empty":

@@ -14,6 +14,7 @@ static __always_inline bool comm_matches(void) {
 }
 
 static __always_inline bool should_trace(__u32 tgid) {
+  if (tracing_stopped) return false;
   if (tgid == self_tgid) return false;
   if (filter_by_pid && !bpf_map_lookup_elem(&traced_pids, &tgid)) return false;
   if (filter_by_uid && (__u32)bpf_get_current_uid_gid() != filter_uid) return false;

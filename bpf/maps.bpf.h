@@ -12,6 +12,11 @@ const volatile char filter_comm[TLSTAP_COMM_LEN] = {};
 const volatile bool follow_children = false; /* add forked children of traced tgids */
 const volatile __u32 port_filter_count = 0;  /* --port: either end must match */
 const volatile __u16 port_filters[TLSTAP_MAX_PORT_FILTERS] = {};
+/* Set by user space when tracing ends: calls that begin after it are not traced, so that the
+ * final drain reads everything while the probes are removed in the background (removing a
+ * uprobe takes the kernel a grace period each). */
+volatile bool tracing_stopped = false;
+
 /* Unconsumed ring bytes at which the reader is woken, and at which every event wakes it
  * (left at 0, every event wakes it). */
 const volatile __u64 ring_wakeup_bytes = 0;

@@ -313,7 +313,7 @@ int run_trace_session(const Options& options) {
   // Nothing new may enter the ring during the final drain: a call whose chunks were still
   // being written would otherwise be cut off and reported as truncated by a full ring.
   worker.stop();
-  tracer.detach_all();
+  tracer.stop_tracing();
   for (int pass = 0; pass < 2; pass++) {
     // A probe that was running when it was detached may still be finishing a record; the
     // drain stops at a record not yet committed, so the second pass reads what it finished.
@@ -357,6 +357,7 @@ int run_trace_session(const Options& options) {
     fmt::print(stderr, "tlstap: {} connections still tracked; BPF connection state: {} entries\n",
                connections.open_connections(), tracer.connection_state_entries());
   }
+  tracer.detach_all_in_background();
   if (child_status && exit_code == 0) return *child_status;
   if (child && !child_status && exit_code == 0) return 130;  // stopped before COMMAND ended
   return exit_code;

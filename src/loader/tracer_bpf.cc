@@ -2,9 +2,12 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -225,6 +228,44 @@ void TracerBpf::detach_all() {
     });
   }
   for (std::thread& thread : threads) thread.join();
+}
+
+void TracerBpf::stop_tracing() { skeleton_->bss->tracing_stopped = true; }
+
+void TracerBpf::detach_all_in_background() {
+  std::vector<int> fds;
+  {
+    std::lock_guard lock(links_mutex_);
+    detached_ = true;
+    for (const Link& link : links_) fds.push_back(bpf_link__fd(link.get()));
+  }
+  std::sort(fds.begin(), fds.end());
+  // The child holds the last reference to each probe's file: closing tlstap's own copies is
+  // then instant, and the slow removal happens in the child, after tlstap has exited. The
+  // probes do nothing meanwhile (stop_tracing): a traced call costs one trap until then.
+  pid_t child = fork();
+  if (child < 0) {
+    detach_all();
+    return;
+  }
+  if (child == 0) {
+    // Only async-signal-safe calls here (a fork of a threaded process). Away from the
+    // terminal and from every file but the probes': a pipe tlstap wrote to sees its end now.
+    prctl(PR_SET_NAME, "tlstap-detach");  // not taken for a tracer still running
+    setsid();
+    int null = open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3 && null >= 0; fd++) dup2(null, fd);
+    int from = 3;
+    for (int fd : fds) {
+      if (fd > from) close_range(static_cast<unsigned>(from), static_cast<unsigned>(fd - 1), 0);
+      from = fd + 1;
+    }
+    close_range(static_cast<unsigned>(from), ~0u, 0);
+    for (int fd : fds) close(fd);
+    _exit(0);
+  }
+  std::lock_guard lock(links_mutex_);
+  links_.clear();
 }
 
 Status TracerBpf::trace_pid(pid_t pid) {

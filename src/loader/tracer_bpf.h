@@ -55,9 +55,15 @@ class TracerBpf {
   // A process that maps a TLS target (see Discovery::on_tls_process).
   void mark_tls_process(pid_t pid, uint64_t probes_attached_ns);
 
-  // Detaches every probe and kernel hook, so that the ring receives nothing more and a final
-  // drain reads everything. Nothing can be attached after it.
+  // Calls that begin from now on are not traced: the probes stay but do nothing, so that a
+  // final drain reads everything (calls already inside finish and are read).
+  void stop_tracing();
+  // Detaches every probe and kernel hook. Nothing can be attached after it.
   void detach_all();
+  // Detaches every probe from a child process, so that tlstap can exit at once: the kernel
+  // removes uprobes one grace period at a time (4-9 s for all of them). After stop_tracing.
+  // Detaches here, synchronously, if no child can be started.
+  void detach_all_in_background();
 
   int ring_buffer_map_fd() const;
   // Entries in the per-connection maps (SSL* state, fd -> SSL*): bounded state is checkable.

@@ -191,7 +191,9 @@ void RedactingSink::redact_unconnected(const DataRecord& record) {
   Protocol protocol = begins_with_preface(bytes) || http2::is_whole_frames(bytes, kMaxFrameSize)
                           ? Protocol::http2
                           : Protocol::http1;
-  std::unique_ptr<StreamRedactor> redactor = make_redactor(protocol, bytes, false);
+  // Only the preface proves a record is a stream's beginning.
+  std::unique_ptr<StreamRedactor> redactor =
+      make_redactor(protocol, bytes, bytes.starts_with(kPreface));
   auto patch = [&bytes](uint64_t pos, std::string_view masked) {
     if (pos >= bytes.size()) return;
     std::memcpy(bytes.data() + pos, masked.data(), std::min(masked.size(), bytes.size() - pos));
