@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -230,6 +231,49 @@ void TracerBpf::detach_all() {
   for (std::thread& thread : threads) thread.join();
 }
 
+namespace {
+
+// The background detacher's name (wait_for_background_detaches looks for it).
+constexpr char kDetachComm[] = "tlstap-detach";
+
+bool background_detach_running() {
+  DIR* proc = opendir("/proc");
+  if (!proc) return false;
+  bool running = false;
+  while (dirent* entry = readdir(proc)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    std::string path = fmt::format("/proc/{}/stat", entry->d_name);
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (!f) continue;
+    char buffer[256] = {};
+    size_t n = std::fread(buffer, 1, sizeof(buffer) - 1, f);
+    std::fclose(f);
+    std::string_view stat(buffer, n);
+    size_t open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string_view::npos || close == std::string_view::npos || close + 2 >= n)
+      continue;
+    // A zombie is done: it only waits for a parent to reap it.
+    if (stat.substr(open + 1, close - open - 1) == kDetachComm && stat[close + 2] != 'Z') {
+      running = true;
+      break;
+    }
+  }
+  closedir(proc);
+  return running;
+}
+
+}  // namespace
+
+bool TracerBpf::wait_for_background_detaches(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool waited = false;
+  while (background_detach_running() && std::chrono::steady_clock::now() < deadline) {
+    waited = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return waited;
+}
+
 void TracerBpf::stop_tracing() { skeleton_->bss->tracing_stopped = true; }
 
 void TracerBpf::detach_all_in_background() {
@@ -251,7 +295,7 @@ void TracerBpf::detach_all_in_background() {
   if (child == 0) {
     // Only async-signal-safe calls here (a fork of a threaded process). Away from the
     // terminal and from every file but the probes': a pipe tlstap wrote to sees its end now.
-    prctl(PR_SET_NAME, "tlstap-detach");  // not taken for a tracer still running
+    prctl(PR_SET_NAME, kDetachComm);
     setsid();
     int null = open("/dev/null", O_RDWR);
     for (int fd = 0; fd < 3 && null >= 0; fd++) dup2(null, fd);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -64,6 +65,10 @@ class TracerBpf {
   // removes uprobes one grace period at a time (4-9 s for all of them). After stop_tracing.
   // Detaches here, synchronously, if no child can be started.
   void detach_all_in_background();
+  // Waits (up to `timeout`) while an earlier tlstap's probes are being removed: until they
+  // are, every uprobe attached here waits for them in the kernel, and a program started now
+  // could run before its probes are in. True if one was waited for.
+  static bool wait_for_background_detaches(std::chrono::milliseconds timeout);
 
   int ring_buffer_map_fd() const;
   // Entries in the per-connection maps (SSL* state, fd -> SSL*): bounded state is checkable.
