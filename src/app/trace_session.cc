@@ -234,6 +234,9 @@ int run_trace_session(const Options& options) {
           options.pids, [&](pid_t pid) { return static_cast<bool>(tracer.trace_pid(pid)); },
           [&](pid_t pid) { tracer.untrace_pid(pid); });
       for (const ProcessEntry& descendant : descendants) discovery.scan_process(descendant.pid);
+      // A descendant forked later may run another program (a supervisor's service, a shell's
+      // curl): the system's libssl is attached before it runs, as for `-- COMMAND`.
+      discovery.scan_system_libraries();
       if (options.verbose) {
         log(fmt::format("--children: also tracing {} running now",
                         counted(descendants.size(), "descendant process", "descendant processes")));

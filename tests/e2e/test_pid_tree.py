@@ -251,6 +251,43 @@ http {{
         self.assertEqual(len(self.forked_children()), 2)
         self.assertEqual(harness.data_records(records), [])
 
+    def test_a_program_a_traced_shell_runs_later_is_traced(self):
+        """A supervisor with no TLS of its own (sh) starts a TLS client after tlstap started:
+        with --children the client is traced from its first call."""
+        reply_path = self.work.file("reply")
+        harness.write_bytes(reply_path, b"to the shell's curl\n" * 100)
+        port = harness.free_port()
+        server = self.start_forking_server(port, reply_path)
+        go = self.work.file("go")
+        trace, body = self.work.file("sh-curl.trace"), self.work.file("sh-curl.body")
+        port_file = self.work.file("sh-curl.port")
+        script = (f"while [ ! -e {go} ]; do sleep 0.05; done; "
+                  f"curl -sk --http1.1 --trace {trace} -o {body} -w '%{{local_port}}' "
+                  f"https://127.0.0.1:{port}/ > {port_file}; echo $? > {port_file}.rc")
+        shell = harness.track(subprocess.Popen(["/bin/sh", "-c", script]))
+        tracer = harness.Tracer(self.work, "-p", str(shell.pid), "--children")
+        harness.write_bytes(go, b"")
+        self.assertEqual(shell.wait(timeout=30), 0)
+        records = tracer.stop()
+        server.terminate()
+        server.wait(timeout=30)
+        self.assertEqual(tracer.returncode, 0, tracer.stderr())
+        self.assertEqual(harness.read_bytes(port_file + ".rc"), b"0\n")
+        self.assertEqual(harness.read_bytes(body), b"to the shell's curl\n" * 100)
+        sent, received = curl_plaintext(trace)
+        client_port = int(harness.read_bytes(port_file))
+        clients = {r["pid"] for r in harness.data_records(records) if r["comm"] == "curl"}
+        self.assertEqual(len(clients), 1, clients)
+        curl_pid = clients.pop()
+        self.assertNotEqual(curl_pid, shell.pid)
+        connections = list(harness.by_connection(records, curl_pid).values())
+        self.assertEqual(len(connections), 1)
+        self.assertEqual(connections[0][0]["lport"], client_port)
+        self.assertEqual(harness.contiguous_stream(connections[0], "write"), sent)
+        self.assertEqual(harness.contiguous_stream(connections[0], "read"), received)
+        # Only the shell's tree: the server's children are not traced.
+        self.assertEqual({r["pid"] for r in harness.data_records(records)}, {curl_pid})
+
 
 if __name__ == "__main__":
     harness.main()
