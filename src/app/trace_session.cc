@@ -231,7 +231,12 @@ int run_trace_session(const Options& options) {
       // execs or maps others (then BPF tells the discovery worker), but it may have done so
       // before tlstap started: each is scanned.
       std::vector<ProcessEntry> descendants = add_descendants(
-          options.pids, [&](pid_t pid) { return static_cast<bool>(tracer.trace_pid(pid)); },
+          options.pids,
+          [&](pid_t pid) {
+            Status added = tracer.trace_pid(pid);
+            if (!added) log(added.error().message + ": that descendant is not traced");
+            return static_cast<bool>(added);
+          },
           [&](pid_t pid) { tracer.untrace_pid(pid); });
       for (const ProcessEntry& descendant : descendants) discovery.scan_process(descendant.pid);
       // A descendant forked later may run another program (a supervisor's service, a shell's
