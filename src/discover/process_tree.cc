@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -38,6 +39,18 @@ std::optional<ProcessEntry> parse_proc_stat(std::string_view line) {
   return entry;
 }
 
+namespace {
+
+// The whole file, not a line: a process may put a newline in its own name (PR_SET_NAME).
+std::optional<ProcessEntry> read_proc_stat(const std::string& proc_root, std::string_view pid) {
+  std::ifstream file(proc_root + "/" + std::string(pid) + "/stat");
+  if (!file) return std::nullopt;
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  return parse_proc_stat(text);
+}
+
+}  // namespace
+
 std::vector<ProcessEntry> read_process_table(const std::string& proc_root) {
   std::vector<ProcessEntry> table;
   std::unique_ptr<DIR, int (*)(DIR*)> dir(opendir(proc_root.c_str()), closedir);
@@ -45,10 +58,10 @@ std::vector<ProcessEntry> read_process_table(const std::string& proc_root) {
   while (const dirent* item = readdir(dir.get())) {
     std::string_view name = item->d_name;
     if (name.empty() || name.find_first_not_of("0123456789") != std::string_view::npos) continue;
-    std::ifstream stat(proc_root + "/" + std::string(name) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;  // exited meanwhile
-    if (std::optional<ProcessEntry> entry = parse_proc_stat(line)) table.push_back(*entry);
+    // Nothing when it exited meanwhile.
+    if (std::optional<ProcessEntry> entry = read_proc_stat(proc_root, name)) {
+      table.push_back(*entry);
+    }
   }
   // In pid order, not directory order: lists and hints come out the same from run to run.
   std::sort(table.begin(), table.end(),
@@ -96,10 +109,7 @@ std::vector<ProcessEntry> add_descendants(const std::vector<pid_t>& roots,
       if (!known.insert(entry.pid).second) continue;
       found_new = true;
       if (!add(entry.pid)) continue;
-      std::ifstream stat(proc_root + "/" + std::to_string(entry.pid) + "/stat");
-      std::string line;
-      std::optional<ProcessEntry> now;
-      if (std::getline(stat, line)) now = parse_proc_stat(line);
+      std::optional<ProcessEntry> now = read_proc_stat(proc_root, std::to_string(entry.pid));
       if (!now || now->state == 'Z' || now->state == 'X') {
         remove(entry.pid);
         continue;

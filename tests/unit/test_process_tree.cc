@@ -32,6 +32,10 @@ TEST(ParseProcStat, CommMayHoldSpacesAndParentheses) {
   EXPECT_EQ(entry->pid, 70);
   EXPECT_EQ(entry->ppid, 1);
   EXPECT_EQ(entry->comm, "a) b (c)");
+  std::optional<ProcessEntry> newline = parse_proc_stat("71 (x\n) S 1 70 70 0\n");
+  ASSERT_TRUE(newline);
+  EXPECT_EQ(newline->comm, "x\n");
+  EXPECT_EQ(newline->ppid, 1);
   std::optional<ProcessEntry> init = parse_proc_stat("1 (systemd) S 0 1 1 0");
   ASSERT_TRUE(init);
   EXPECT_EQ(init->ppid, 0);
@@ -153,6 +157,12 @@ TEST(ChildrenHint, CountsAndNamesChildren) {
   EXPECT_EQ(children_hint(812, "nginx", {{813, 812, "nginx"}}),
             "pid 812 (nginx) has 1 child process (813 nginx); -p traces only 812: add "
             "--children to trace its descendants too");
+}
+
+TEST(ChildrenHint, NamesAreTerminalSafe) {
+  EXPECT_EQ(children_hint(9, "a\nb", {{10, 9, "x\x1b[2J"}}),
+            "pid 9 (a\\nb) has 1 child process (10 x\\x1b[2J); -p traces only 9: add --children to "
+            "trace its descendants too");
 }
 
 TEST(ChildrenHint, SaysDescendantsAndNamesAtMostThree) {
