@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "discover/discovery.h"
+#include "discover/process_tree.h"
 
 namespace tlstap {
 
@@ -27,6 +28,12 @@ int list_targets(const Options& options) {
       if (!discovery.scan_process(pid)) {
         fmt::print(stderr, "tlstap: no process with pid {}\n", pid);
         return 1;
+      }
+    }
+    // What --children would trace: the running descendants may map more than their parent.
+    if (options.children) {
+      for (const ProcessEntry& descendant : descendants_of(read_process_table(), options.pids)) {
+        discovery.scan_process(descendant.pid);
       }
     }
   }

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "app/children_hint.h"
 #include "app/session_outputs.h"
 #include "capture/event_router.h"
 #include "capture/reassembler.h"
@@ -28,6 +29,7 @@
 #include "conn/listening_ports.h"
 #include "discover/discovery.h"
 #include "discover/discovery_worker.h"
+#include "discover/process_tree.h"
 #include "loader/ring_buffer.h"
 #include "loader/tracer_bpf.h"
 #include "output/counting_sink.h"
@@ -111,6 +113,20 @@ void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_e
   }
 }
 
+// For each -p process that has descendants, that -p leaves them out (children_hint.h).
+void print_children_hints(const std::vector<pid_t>& pids) {
+  if (pids.empty()) return;
+  std::vector<ProcessEntry> table = read_process_table();
+  for (pid_t pid : pids) {
+    std::vector<ProcessEntry> descendants = descendants_of(table, {pid});
+    if (descendants.empty()) continue;
+    auto self = std::find_if(table.begin(), table.end(),
+                             [pid](const ProcessEntry& entry) { return entry.pid == pid; });
+    fmt::print(stderr, "tlstap: {}\n",
+               children_hint(pid, self == table.end() ? "?" : self->comm, descendants));
+  }
+}
+
 }  // namespace
 
 int run_trace_session(const Options& options) {
@@ -131,13 +147,16 @@ int run_trace_session(const Options& options) {
       return fail(fmt::format("no process with pid {} (see ps or pgrep)", pid));
     }
   }
+  // A pre-fork server's TLS is in its workers: said at once, not left to an empty trace.
+  // Said even with -q: it explains records that would otherwise be missing unsaid.
+  if (!options.children) print_children_hints(options.pids);
 
   BpfConfig config;
   config.max_capture_bytes = options.max_bytes;
   config.ring_buffer_bytes = options.buffer_bytes;
   config.self_pid = getpid();
   config.filter_by_pid = !options.pids.empty() || !options.command.empty();
-  config.follow_children = !options.command.empty();
+  config.follow_children = !options.command.empty() || options.children;
   config.uid = options.uid;
   config.comm = options.comm;
   config.ports = options.ports;
@@ -208,6 +227,28 @@ int run_trace_session(const Options& options) {
     for (pid_t pid : options.pids) {
       if (Status added = tracer.trace_pid(pid); !added) return fail(added.error().message);
       discovery.scan_process(pid);
+    }
+    if (options.children) {
+      // BPF adds what the traced processes fork from now on (the hooks are attached); those
+      // forked before are found in /proc. A descendant shares its parent's libraries until it
+      // execs or maps others (then BPF tells the discovery worker), but it may have done so
+      // before tlstap started: each is scanned.
+      std::vector<ProcessEntry> descendants = add_descendants(
+          options.pids,
+          [&](pid_t pid) {
+            Status added = tracer.trace_pid(pid);
+            if (!added) log(added.error().message + ": that descendant is not traced");
+            return static_cast<bool>(added);
+          },
+          [&](pid_t pid) { tracer.untrace_pid(pid); });
+      for (const ProcessEntry& descendant : descendants) discovery.scan_process(descendant.pid);
+      // A descendant forked later may run another program (a supervisor's service, a shell's
+      // curl): the system's libssl is attached before it runs, as for `-- COMMAND`.
+      discovery.scan_system_libraries();
+      if (options.verbose) {
+        log(fmt::format("--children: also tracing {} running now",
+                        counted(descendants.size(), "descendant process", "descendant processes")));
+      }
     }
   } else if (!options.command.empty()) {
     Result<ChildCommand> spawned = ChildCommand::spawn_paused(options.command);
@@ -337,6 +378,12 @@ int run_trace_session(const Options& options) {
   if (!options.quiet) {
     print_summary(counting.counts(), discovery.attached_count(), losses.process_events_lost());
     outputs.print_summaries();
+    // Nothing at all from the -p processes: the likeliest reason is said again, under the
+    // summary that shows it.
+    const TraceCounts& counts = counting.counts();
+    if (!options.children && counts.records[0] + counts.records[1] == 0) {
+      print_children_hints(options.pids);
+    }
   }
   // A file first found in a running process's maps was attached after that process could
   // use it: what it did before is missing. Said even with -q.

@@ -79,6 +79,9 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
       "tlstap"};
   app.footer("Usage: tlstap [options] [-- COMMAND [ARGS...]]");
   app.add_option("-p,--pid", options.pids, "trace only this process (repeatable)");
+  app.add_flag("--children", options.children,
+               "with -p: also trace the process's descendants, running or forked later "
+               "(the workers of nginx, postgres and other pre-fork servers)");
   std::optional<std::string> user;
   app.add_option("-u,--uid", user, "trace only this user (a name or a numeric uid)");
   app.add_option("-c,--comm", options.comm, "trace only processes with this command name");
@@ -228,6 +231,14 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
   if (options.pcapng_path && options.output_path && *options.pcapng_path == *options.output_path) {
     exit_code = 2;
     return Error{"-w and -o name the same file: give the pcapng capture a file of its own"};
+  }
+  if (options.children && options.pids.empty()) {
+    exit_code = 2;
+    return Error{options.command.empty()
+                     ? "--children applies to -p/--pid: add -p PID to trace that process and "
+                       "its descendants"
+                     : "--children applies to -p/--pid; a COMMAND is always traced with its "
+                       "descendants: leave --children out"};
   }
   if (!options.command.empty() && !options.pids.empty()) {
     exit_code = 2;

@@ -17,6 +17,9 @@ inline constexpr int kDefaultNice = -10;
 
 struct Options {
   std::vector<pid_t> pids;
+  // --children: the -p processes' descendants too, those running at start and those forked
+  // later (pre-fork servers do their TLS in workers).
+  bool children = false;
   std::optional<uid_t> uid;
   std::optional<std::string> comm;
   std::vector<uint16_t> ports;

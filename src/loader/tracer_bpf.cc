@@ -322,6 +322,11 @@ Status TracerBpf::trace_pid(pid_t pid) {
   return Ok{};
 }
 
+void TracerBpf::untrace_pid(pid_t pid) {
+  __u32 key = static_cast<__u32>(pid);
+  (void)bpf_map__delete_elem(skeleton_->maps.traced_pids, &key, sizeof(key), 0);
+}
+
 void TracerBpf::mark_tls_process(pid_t pid, uint64_t probes_attached_ns) {
   __u32 key = static_cast<__u32>(pid);
   __u64 value = probes_attached_ns;

@@ -53,6 +53,8 @@ class TracerBpf {
   // call from the discovery thread while the main thread reads the ring buffer.
   Status attach_target(const Target& target);
   Status trace_pid(pid_t pid);
+  // Takes a pid added by trace_pid out of the filter again (a process gone before it was added).
+  void untrace_pid(pid_t pid);
   // A process that maps a TLS target (see Discovery::on_tls_process).
   void mark_tls_process(pid_t pid, uint64_t probes_attached_ns);
 

@@ -157,6 +157,34 @@ TEST(ParseOptions, EverythingAfterDoubleDashIsTheCommand) {
   EXPECT_EQ(parsed->command, std::vector<std::string>{"ls"});
 }
 
+TEST(ParseOptions, ChildrenGoesWithPid) {
+  int exit_code = 0;
+  Result<Options> plain = parse({"-p", "812"}, exit_code);
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->children);  // -p keeps its meaning: that process only
+  Result<Options> tree = parse({"-p", "812", "--children", "-p", "900"}, exit_code);
+  ASSERT_TRUE(tree);
+  EXPECT_TRUE(tree->children);
+  EXPECT_EQ(tree->pids, (std::vector<pid_t>{812, 900}));
+}
+
+TEST(ParseOptions, ChildrenWithoutPidIsAUsageErrorSayingWhy) {
+  int exit_code = 0;
+  Result<Options> alone = parse({"--children"}, exit_code);
+  ASSERT_FALSE(alone);
+  EXPECT_EQ(exit_code, 2);
+  EXPECT_EQ(alone.error().message,
+            "--children applies to -p/--pid: add -p PID to trace that process and its "
+            "descendants");
+  exit_code = 0;
+  Result<Options> with_command = parse({"--children", "--", "nginx"}, exit_code);
+  ASSERT_FALSE(with_command);
+  EXPECT_EQ(exit_code, 2);
+  EXPECT_EQ(with_command.error().message,
+            "--children applies to -p/--pid; a COMMAND is always traced with its descendants: "
+            "leave --children out");
+}
+
 TEST(ParseOptions, PortsAreNumbersFrom1To65535) {
   int exit_code = 0;
   Result<Options> parsed = parse({"--port", "1", "--port", "443", "--port", "65535"}, exit_code);
