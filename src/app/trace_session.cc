@@ -208,8 +208,12 @@ int run_trace_session(const Options& options) {
   discovery.on_tls_process([&](pid_t pid, uint64_t probes_attached_ns) {
     tracer.mark_tls_process(pid, probes_attached_ns);
   });
-  if (TracerBpf::wait_for_background_detaches(std::chrono::seconds(30)) && options.verbose) {
-    log("waited for an earlier tlstap's probes to be removed");
+  if (auto waited = TracerBpf::wait_for_background_detaches(std::chrono::seconds(30));
+      options.verbose && waited.count() > 0) {
+    log(
+        fmt::format("waited {:.1f} s for an earlier tlstap's probes to be removed (the kernel "
+                    "removes uprobes one at a time)",
+                    std::chrono::duration<double>(waited).count()));
   }
   std::vector<std::string> hook_warnings;
   if (Status hooks = tracer.attach_kernel_hooks(&hook_warnings); !hooks) {

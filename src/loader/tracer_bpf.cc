@@ -264,14 +264,14 @@ bool background_detach_running() {
 
 }  // namespace
 
-bool TracerBpf::wait_for_background_detaches(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool waited = false;
-  while (background_detach_running() && std::chrono::steady_clock::now() < deadline) {
-    waited = true;
+std::chrono::milliseconds TracerBpf::wait_for_background_detaches(
+    std::chrono::milliseconds timeout) {
+  const auto start = std::chrono::steady_clock::now();
+  while (background_detach_running() && std::chrono::steady_clock::now() < start + timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return waited;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start);
 }
 
 void TracerBpf::stop_tracing() { skeleton_->bss->tracing_stopped = true; }

@@ -4,9 +4,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
-#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -69,8 +69,8 @@ class TracerBpf {
   void detach_all_in_background();
   // Waits (up to `timeout`) while an earlier tlstap's probes are being removed: until they
   // are, every uprobe attached here waits for them in the kernel, and a program started now
-  // could run before its probes are in. True if one was waited for.
-  static bool wait_for_background_detaches(std::chrono::milliseconds timeout);
+  // could run before its probes are in. Returns how long it waited.
+  static std::chrono::milliseconds wait_for_background_detaches(std::chrono::milliseconds timeout);
 
   int ring_buffer_map_fd() const;
   // Entries in the per-connection maps (SSL* state, fd -> SSL*): bounded state is checkable.

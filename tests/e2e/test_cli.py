@@ -284,16 +284,19 @@ class CliTest(unittest.TestCase):
     def test_full_disk_is_reported(self):
         payload = os.urandom(1000)
         client, server, go = self.start_waiting_client("d", payload)
-        tracer_out = harness.track(subprocess.Popen(
-            [harness.TLSTAP, "-f", "json", "-o", "/dev/full", "--pid", str(client.pid)],
-            stderr=subprocess.PIPE, text=True))
-        time.sleep(1.5)  # attached (no readiness line: stderr is read at the end)
+        stderr_path = self.work.file("full.stderr")
+        with open(stderr_path, "w") as stderr_file:
+            tracer_out = harness.track(subprocess.Popen(
+                [harness.TLSTAP, "-f", "json", "-o", "/dev/full", "--pid", str(client.pid)],
+                stderr=stderr_file))
+        harness.wait_for(lambda: "Ctrl-C to stop" in open(stderr_path).read()
+                         or tracer_out.poll() is not None, 30, "tlstap to attach")
         harness.write_bytes(go, b"")
         self.assertEqual(client.wait(timeout=60), 0)
         server.wait(timeout=60)
         tracer_out.wait(timeout=30)
-        stderr = tracer_out.stderr.read()
-        tracer_out.stderr.close()
+        with open(stderr_path) as f:
+            stderr = f.read()
         self.assertEqual(tracer_out.returncode, 1, stderr)
         self.assertIn("writing /dev/full: No space left on device", stderr)
         self.assertIn("records were not written", stderr)
