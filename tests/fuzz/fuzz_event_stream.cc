@@ -27,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../unit/base64_decode.h"  // the tests' own decoder
 #include "capture/abi_check.h"
 #include "capture/event_router.h"
 #include "capture/reassembler.h"
@@ -79,38 +80,7 @@ bool printable(std::string_view text) {
   return true;
 }
 
-std::optional<std::string> base64_decode(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < text.size(); i += 4) {
-    int pad = 0;
-    uint32_t n = 0;
-    for (int k = 0; k < 4; k++) {
-      char c = text[i + k];
-      int v = 0;
-      if (c == '=' && i + 4 == text.size() && k >= 2) {
-        pad++;
-      } else {
-        if (pad) return std::nullopt;
-        v = value(c);
-        if (v < 0) return std::nullopt;
-      }
-      n = (n << 6) | static_cast<uint32_t>(v);
-    }
-    out.push_back(static_cast<char>(n >> 16));
-    if (pad < 2) out.push_back(static_cast<char>(n >> 8));
-    if (pad < 1) out.push_back(static_cast<char>(n));
-  }
-  return out;
-}
+using test::base64_decode;
 
 // The three encoders, each on its own stream (fd 1, pointed at /dev/null), and checks of
 // what each record became.

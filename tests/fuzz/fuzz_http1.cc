@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../unit/base64_decode.h"  // the tests' own decoder
 #include "conn/connection.h"
 #include "fuzz_check.h"
 #include "output/output_stream.h"
@@ -49,33 +50,7 @@ class Input {
   size_t pos_ = 0;
 };
 
-std::optional<std::string> base64_decode(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < text.size(); i += 4) {
-    uint32_t n = 0;
-    int pad = 0;
-    for (size_t k = 0; k < 4; k++) {
-      char c = text[i + k];
-      int v = c == '=' ? 0 : value(c);
-      if (c == '=') pad++;
-      if (v < 0 || (c != '=' && pad)) return std::nullopt;
-      n = (n << 6) | static_cast<uint32_t>(v);
-    }
-    out.push_back(static_cast<char>(n >> 16));
-    if (pad < 2) out.push_back(static_cast<char>(n >> 8));
-    if (pad < 1) out.push_back(static_cast<char>(n));
-  }
-  return out;
-}
+using test::base64_decode;
 
 void check_message(const http::Message& m, const http::Limits& limits) {
   FUZZ_CHECK(m.body.first_bytes.size() <= limits.body_bytes);
