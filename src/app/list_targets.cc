@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/say.h"
 #include "discover/discovery.h"
 #include "discover/process_tree.h"
 
@@ -13,10 +14,10 @@ namespace tlstap {
 
 int list_targets(const Options& options) {
   Discovery discovery([](const Target&) -> Status { return Ok{}; },
-                      [&](const std::string& line) { fmt::print(stderr, "tlstap: {}\n", line); });
+                      [&](const std::string& line) { say("tlstap: {}\n", line); });
   for (const std::string& lib : options.libs) {
     if (Status added = discovery.add_file(lib); !added) {
-      fmt::print(stderr, "tlstap: {}\n", added.error().message);
+      say("tlstap: {}\n", added.error().message);
       return 1;
     }
   }
@@ -26,7 +27,7 @@ int list_targets(const Options& options) {
   } else {
     for (pid_t pid : options.pids) {
       if (!discovery.scan_process(pid)) {
-        fmt::print(stderr, "tlstap: no process with pid {}\n", pid);
+        say("tlstap: no process with pid {}\n", pid);
         return 1;
       }
     }
@@ -54,7 +55,7 @@ int list_targets(const Options& options) {
     }
   }
   if (discovery.targets().empty()) {
-    fmt::print(stderr, "tlstap: no TLS library found (use --lib PATH to name one)\n");
+    say("tlstap: no TLS library found (use --lib PATH to name one)\n");
     return 1;
   }
   return 0;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/plural.h"
+#include "common/say.h"
 #include "output/pipe_reader.h"
 #include "output/sinks.h"
 
@@ -29,7 +30,7 @@ void print_queue_summary(const WriteQueue::Stats& queue) {
         "(raise --queue-size if records were lost)",
         queue.producer_waits, std::chrono::duration<double>(queue.producer_wait_time).count());
   }
-  fmt::print(stderr, "{}\n", line);
+  say("{}\n", line);
 }
 
 void print_pcapng_summary(const PcapngSink& sink, const OutputStream& out) {
@@ -41,7 +42,7 @@ void print_pcapng_summary(const PcapngSink& sink, const OutputStream& out) {
   if (uint64_t orphans = sink.synthesizer_counts().records_without_connection; orphans > 0) {
     line += fmt::format("; {} records had no connection and are not in it", orphans);
   }
-  fmt::print(stderr, "{}\n", line);
+  say("{}\n", line);
 }
 
 void print_http_summary(const HttpViewCounts& counts) {
@@ -54,7 +55,7 @@ void print_http_summary(const HttpViewCounts& counts) {
         "; {} records of connections over the limit of parsed connections were not parsed",
         counts.connections_not_parsed);
   }
-  fmt::print(stderr, "{}\n", line);
+  say("{}\n", line);
 }
 
 void print_redact_summary(const redact::RedactCounts& counts) {
@@ -66,7 +67,7 @@ void print_redact_summary(const redact::RedactCounts& counts) {
         "; {} bytes masked whole after a loss, where headers could not be told from the rest",
         counts.bytes_masked_unparsed);
   }
-  fmt::print(stderr, "{}\n", line);
+  say("{}\n", line);
 }
 
 HttpViewOptions http_view_options(const Options& options, const redact::RedactNames* redact) {
@@ -99,7 +100,7 @@ bool finish_stream(OutputStream& out, std::chrono::milliseconds stalled_after,
     out.abandon();
   }
   if (!error) return true;
-  fmt::print(stderr, "tlstap: {}; {} {} were not written\n", *error, not_written, what);
+  say("tlstap: {}; {} {} were not written\n", *error, not_written, what);
   return false;
 }
 

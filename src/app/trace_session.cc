@@ -24,6 +24,7 @@
 #include "cli/least_privilege.h"
 #include "cli/privileges.h"
 #include "common/plural.h"
+#include "common/say.h"
 #include "conn/connection_filter_sink.h"
 #include "conn/connection_tracker.h"
 #include "conn/listening_ports.h"
@@ -52,7 +53,7 @@ void install_signal_handlers() {
 }
 
 int fail(const std::string& message) {
-  fmt::print(stderr, "tlstap: {}\n", message);
+  say("tlstap: {}\n", message);
   return 1;
 }
 
@@ -90,26 +91,22 @@ class LossReporter {
 };
 
 void print_summary(const TraceCounts& counts, size_t targets, uint64_t process_events_lost) {
-  fmt::print(stderr,
-             "tlstap: {} write records ({} bytes), {} read records ({} bytes), {} truncated, "
-             "{} closed; lost {} events ({} bytes); {} attached\n",
-             counts.records[1], counts.bytes[1], counts.records[0], counts.bytes[0],
-             counts.truncated_records, counted(counts.closed_connections, "connection"),
-             counts.lost_events, counts.lost_bytes, counted(targets, "target"));
+  say("tlstap: {} write records ({} bytes), {} read records ({} bytes), {} truncated, "
+      "{} closed; lost {} events ({} bytes); {} attached\n",
+      counts.records[1], counts.bytes[1], counts.records[0], counts.bytes[0],
+      counts.truncated_records, counted(counts.closed_connections, "connection"),
+      counts.lost_events, counts.lost_bytes, counted(targets, "target"));
   if (counts.unseen_calls > 0) {
-    fmt::print(stderr,
-               "tlstap: {} already in flight when tracing started returned unseen{} (their "
-               "bytes are in no record; connections older than tlstap are marked midstream)\n",
-               counts.unseen_calls == 1 ? "1 call" : fmt::format("{} calls", counts.unseen_calls),
-               counts.unseen_bytes > 0
-                   ? fmt::format(", {} bytes known of them", counts.unseen_bytes)
-                   : std::string());
+    say("tlstap: {} already in flight when tracing started returned unseen{} (their "
+        "bytes are in no record; connections older than tlstap are marked midstream)\n",
+        counts.unseen_calls == 1 ? "1 call" : fmt::format("{} calls", counts.unseen_calls),
+        counts.unseen_bytes > 0 ? fmt::format(", {} bytes known of them", counts.unseen_bytes)
+                                : std::string());
   }
   if (process_events_lost > 0) {
-    fmt::print(stderr,
-               "tlstap: {} process notifications were dropped: libraries loaded then may have "
-               "been attached late\n",
-               process_events_lost);
+    say("tlstap: {} process notifications were dropped: libraries loaded then may have "
+        "been attached late\n",
+        process_events_lost);
   }
 }
 
@@ -122,8 +119,7 @@ void print_children_hints(const std::vector<pid_t>& pids) {
     if (descendants.empty()) continue;
     auto self = std::find_if(table.begin(), table.end(),
                              [pid](const ProcessEntry& entry) { return entry.pid == pid; });
-    fmt::print(stderr, "tlstap: {}\n",
-               children_hint(pid, self == table.end() ? "?" : self->comm, descendants));
+    say("tlstap: {}\n", children_hint(pid, self == table.end() ? "?" : self->comm, descendants));
   }
 }
 
@@ -192,7 +188,7 @@ int run_trace_session(const Options& options) {
   Reassembler reassembler(records, wall_clock, &connections);
   LossReporter losses(tracer, records);
 
-  auto log = [&](const std::string& line) { fmt::print(stderr, "tlstap: {}\n", line); };
+  auto log = [&](const std::string& line) { say("tlstap: {}\n", line); };
   Discovery discovery(
       [&](const Target& target) -> Status {
         Status attached = tracer.attach_target(target);
@@ -325,9 +321,8 @@ int run_trace_session(const Options& options) {
   outputs.give_up_waiting_when(&g_stop_requested, kOutputStalledAfter);
   if (child) child->release();
   if (!options.quiet) {
-    fmt::print(stderr, "tlstap: tracing {}{}; Ctrl-C to stop\n",
-               counted(discovery.attached_count(), "TLS target"),
-               child ? fmt::format(" for {} (pid {})", options.command[0], child->pid()) : "");
+    say("tlstap: tracing {}{}; Ctrl-C to stop\n", counted(discovery.attached_count(), "TLS target"),
+        child ? fmt::format(" for {} (pid {})", options.command[0], child->pid()) : "");
   }
 
   using Clock = std::chrono::steady_clock;
@@ -392,24 +387,22 @@ int run_trace_session(const Options& options) {
   // A file first found in a running process's maps was attached after that process could
   // use it: what it did before is missing. Said even with -q.
   if (std::vector<std::string> late = discovery.attached_late(); !late.empty()) {
-    fmt::print(stderr,
-               "tlstap: {} attached only after a process had started using {} ({}): TLS calls "
-               "made before that were not seen; --lib PATH attaches before a program runs\n",
-               late.size() == 1 ? "1 file was" : fmt::format("{} files were", late.size()),
-               late.size() == 1 ? "it" : "them", fmt::join(late, ", "));
+    say("tlstap: {} attached only after a process had started using {} ({}): TLS calls "
+        "made before that were not seen; --lib PATH attaches before a program runs\n",
+        late.size() == 1 ? "1 file was" : fmt::format("{} files were", late.size()),
+        late.size() == 1 ? "it" : "them", fmt::join(late, ", "));
   }
   // Events the reader could not use (a bug, a BPF/user-space mismatch, or chunks arriving after
   // their call was given up on) mean incomplete records: said even with -q.
   if (uint64_t bad = router.malformed_events() + reassembler.malformed_chunks(); bad > 0) {
-    fmt::print(stderr,
-               "tlstap: {} events from BPF could not be used ({} malformed events; {} chunks "
-               "that fit no call: malformed, or late parts of calls already written as "
-               "incomplete after a stall of over 1 s)\n",
-               bad, router.malformed_events(), reassembler.malformed_chunks());
+    say("tlstap: {} events from BPF could not be used ({} malformed events; {} chunks "
+        "that fit no call: malformed, or late parts of calls already written as "
+        "incomplete after a stall of over 1 s)\n",
+        bad, router.malformed_events(), reassembler.malformed_chunks());
   }
   if (options.verbose) {
-    fmt::print(stderr, "tlstap: {} connections still tracked; BPF connection state: {} entries\n",
-               connections.open_connections(), tracer.connection_state_entries());
+    say("tlstap: {} connections still tracked; BPF connection state: {} entries\n",
+        connections.open_connections(), tracer.connection_state_entries());
   }
   tracer.detach_all_in_background();
   if (child_status && exit_code == 0) return *child_status;

@@ -1,6 +1,7 @@
 #include "cli/options.h"
 
 #include <pwd.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string_view>
 
@@ -17,6 +19,25 @@
 #include "tlstap/abi.h"
 
 namespace tlstap {
+
+namespace {
+
+// -o and -w naming one file, however spelled (`b`, `./b`, `../dir/b`, a link or another hard
+// link to it): the capture would be written over the records.
+bool name_same_output(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  if (a == "-" || b == "-") return false;
+  std::error_code error_a, error_b;
+  std::filesystem::path canonical_a = std::filesystem::weakly_canonical(a, error_a);
+  std::filesystem::path canonical_b = std::filesystem::weakly_canonical(b, error_b);
+  if (!error_a && !error_b && canonical_a == canonical_b) return true;
+  struct stat stat_a {
+  }, stat_b{};
+  return ::stat(a.c_str(), &stat_a) == 0 && ::stat(b.c_str(), &stat_b) == 0 &&
+         stat_a.st_dev == stat_b.st_dev && stat_a.st_ino == stat_b.st_ino;
+}
+
+}  // namespace
 
 std::optional<uint64_t> parse_byte_size(const std::string& text) {
   size_t digits = 0;
@@ -228,7 +249,8 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
     return Error{"--queue-size: expected a size from 1M to 64G, like 512M"};
   }
   options.queue_bytes = *queue;
-  if (options.pcapng_path && options.output_path && *options.pcapng_path == *options.output_path) {
+  if (options.pcapng_path && options.output_path &&
+      name_same_output(*options.pcapng_path, *options.output_path)) {
     exit_code = 2;
     return Error{"-w and -o name the same file: give the pcapng capture a file of its own"};
   }

@@ -281,6 +281,18 @@ class CliTest(unittest.TestCase):
         self.assertEqual(os.stat(victim).st_mode & 0o777, 0o644)
         self.assertFalse(os.path.exists(dangling_target))
 
+    def test_closed_stderr_is_no_crash(self):
+        """`tlstap ... 2>&1 | head -c1`: messages nobody reads are dropped; tlstap still ends
+        as it should (it used to abort in the summary: exit 134)."""
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            result = subprocess.run([harness.TLSTAP, "-o", os.devnull, "--", "true"],
+                                    stdout=subprocess.DEVNULL, stderr=write_end, timeout=120)
+        finally:
+            os.close(write_end)
+        self.assertEqual(result.returncode, 0)
+
     def test_full_disk_is_reported(self):
         payload = os.urandom(1000)
         client, server, go = self.start_waiting_client("d", payload)

@@ -1,8 +1,12 @@
 #include "cli/options.h"
 
 #include <gtest/gtest.h>
+
+#include <fstream>
+
 #include <pwd.h>
 #include <unistd.h>
+#include <filesystem>
 
 #include <string>
 #include <vector>
@@ -94,6 +98,31 @@ TEST(ParseOptions, ExistingOutputIsKeptUnlessForced) {
   Result<Options> forced = parse({"-o", "out.jsonl", "--force"}, exit_code);
   ASSERT_TRUE(forced);
   EXPECT_TRUE(forced->force);
+}
+
+TEST(ParseOptions, OutputAndCaptureInOneFileHoweverSpelledIsAUsageError) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "tlstap-same-output";
+  std::filesystem::create_directories(dir / "sub");
+  const std::string file = (dir / "b").string();
+  { std::ofstream(file) << "x"; }
+  std::filesystem::remove(dir / "hard");
+  std::filesystem::create_hard_link(file, dir / "hard");
+  for (std::string other : {file, (dir / "." / "b").string(), (dir / "sub" / ".." / "b").string(),
+                            (dir / "hard").string()}) {
+    SCOPED_TRACE(other);
+    int exit_code = 0;
+    Result<Options> parsed = parse({"-o", file.c_str(), "-w", other.c_str()}, exit_code);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(exit_code, 2);
+    EXPECT_NE(parsed.error().message.find("same file"), std::string::npos);
+  }
+  // Not yet existing, in another spelling: the same too.
+  const std::string fresh = (dir / "new").string(), fresh_other = (dir / "sub/../new").string();
+  int exit_code = 0;
+  EXPECT_FALSE(parse({"-o", fresh.c_str(), "-w", fresh_other.c_str()}, exit_code));
+  EXPECT_TRUE(parse({"-o", file.c_str(), "-w", fresh.c_str()}, exit_code));
+  EXPECT_TRUE(parse({"-o", "-", "-w", file.c_str()}, exit_code));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ParseOptions, NiceOutOfRangeIsAUsageError) {
