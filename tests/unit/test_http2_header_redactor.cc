@@ -160,6 +160,38 @@ TEST(HpackStaticTable, NamesAreTheOnesNghttp2Indexes) {
   }
 }
 
+// RFC 7541 4.4 by hand: entry size = name + value + 32; the oldest entries go first.
+TEST(HpackTableMirror, EvictsAsTheRfcSays) {
+  hpack::TableMirror table;
+  const hpack::NameInfo cookie{hpack::NameClass::redacted, 6};
+  const hpack::NameInfo plain{hpack::NameClass::shown, 7};
+  table.set_max_size(100);
+  table.insert(cookie, 10);  // 48
+  table.insert(plain, 10);   // 49: 97 in all
+  EXPECT_EQ(table.known_entries(), 2u);
+  EXPECT_EQ(table.dynamic_name(62)->name_class, hpack::NameClass::shown);
+  EXPECT_EQ(table.dynamic_name(63)->name_class, hpack::NameClass::redacted);
+  table.insert(plain, 12);  // 51: the cookie entry (48) goes, 100 left exactly
+  EXPECT_EQ(table.known_entries(), 2u);
+  EXPECT_EQ(table.dynamic_name(63)->name_class, hpack::NameClass::shown);
+  table.insert(plain, 14);  // 53: 51 + 53 > 100, both older ones go
+  EXPECT_EQ(table.known_entries(), 1u);
+  EXPECT_FALSE(table.dynamic_name(63));  // past the end of a known table: an error
+  table.set_max_size(60);                // keeps the newest (53) only
+  EXPECT_EQ(table.known_entries(), 1u);
+  table.insert(plain, 30);  // 69 > 60: the table is emptied, nothing added
+  EXPECT_EQ(table.known_entries(), 0u);
+  EXPECT_FALSE(table.dynamic_name(62));
+  table.forget();  // lost bytes: any index is unknown (masked)
+  EXPECT_EQ(table.dynamic_name(62)->name_class, hpack::NameClass::unknown);
+  table.insert(cookie, 1);  // known as the newest, the older ones still unknown
+  EXPECT_EQ(table.dynamic_name(62)->name_class, hpack::NameClass::redacted);
+  EXPECT_EQ(table.dynamic_name(63)->name_class, hpack::NameClass::unknown);
+  table.set_max_size(0);  // emptied: known again
+  EXPECT_TRUE(table.fully_known());
+  EXPECT_FALSE(table.dynamic_name(62));
+}
+
 // --- whole connections ---------------------------------------------------------------------
 
 // One direction as the test's peer wrote it, and the header lists of its blocks in order.
@@ -567,9 +599,16 @@ TEST(Http2HeaderRedactor, BrokenStreamsAreMaskedFromTheBreak) {
                                                      "cook",
                                                      6));
   const std::string bad_padding = t::frame(t::HEADERS, t::END_HEADERS | t::PADDED, 1, "\x09\x82");
+  // A size update evicts both entries; then a literal names index 62: gone.
+  const std::string evicted_index =
+      t::frame(
+          t::HEADERS, t::END_HEADERS, 1,
+          literal_new_name("x-a", "1", false, 0x40) + literal_new_name("x-b", "2", false, 0x40)) +
+      t::frame(t::HEADERS, t::END_HEADERS, 3,
+               std::string("\x3f\x01", 2) + std::string("\x0f\x2f\x01z", 4));
   const std::string tail = t::frame(t::DATA, 0, 1, "tail bytes");
   for (const std::string& broken :
-       {bad_huffman, overflow, orphan_continuation, cut_block, bad_padding}) {
+       {bad_huffman, overflow, orphan_continuation, cut_block, bad_padding, evicted_index}) {
     SCOPED_TRACE(testing::PrintToString(broken));
     const std::string stream = broken + tail;
     Http2HeaderRedactor redactor(kNames, true);
