@@ -451,6 +451,43 @@ TEST(Http2HeaderRedactor, FlushMasksAHeldValue) {
   EXPECT_EQ(redactor.decided_until(), stream.size());
 }
 
+// A Huffman value too long to hold (over 1 MiB) is masked as it comes, with 0xff: bounded
+// memory, nothing held, the decoders refuse it (never show it).
+TEST(Http2HeaderRedactor, HugeHuffmanValueIsMaskedWithoutHolding) {
+  const std::string secret(hpack::HpackBlockRedactor::kHoldCap + 1000, '*');  // 8-bit codes
+  const std::string coded = huffman_encode(secret);
+  const std::string block = std::string("\x00\x06", 2) + "cookie" + hpack_string(coded, true);
+  const std::string stream = t::frame(t::HEADERS, t::END_HEADERS, 1, block);
+  Http2HeaderRedactor redactor(kNames, true);
+  t::RedactRun run = t::run_redactor(
+      redactor, stream, t::chunks_of({stream.size() / 2, stream.size() - stream.size() / 2}));
+  EXPECT_EQ(run.patches, 0u);
+  const size_t value_at = stream.size() - coded.size();
+  EXPECT_EQ(run.out.substr(0, value_at), stream.substr(0, value_at));
+  EXPECT_EQ(run.out.substr(value_at), std::string(coded.size(), '\xff'));
+  EXPECT_EQ(redactor.counts().values_masked, 1u);
+  EXPECT_EQ(redactor.counts().bytes_masked, coded.size());
+}
+
+// A held value spread over many empty CONTINUATION frames: past the bound on held bytes the
+// direction is lost, the value masked.
+TEST(Http2HeaderRedactor, EndlessContinuationsAreBounded) {
+  const std::string coded = huffman_encode("session=secret");
+  std::string stream =
+      t::frame(t::HEADERS, 0, 1,
+               std::string("\x00\x06", 2) + "cookie" + hpack_string(coded, true).substr(0, 3));
+  const std::string empty = t::frame(t::CONTINUATION, 0, 1, "");
+  const size_t count = Http2HeaderRedactor::kHeldStreamCap / empty.size() + 10;
+  for (size_t i = 0; i < count; ++i) stream += empty;
+  Http2HeaderRedactor redactor(kNames, true);
+  std::vector<size_t> sizes(count / 1000 + 1, 1000 * empty.size());
+  sizes[0] = stream.size() - (sizes.size() - 1) * 1000 * empty.size();
+  t::RedactRun run = t::run_redactor(redactor, stream, t::chunks_of(sizes));
+  EXPECT_GT(redactor.counts().bytes_masked_unparsed, 0u);
+  EXPECT_EQ(run.out.find(coded.substr(0, 2)), std::string::npos);
+  EXPECT_EQ(run.out.substr(run.out.size() - empty.size()), std::string(empty.size(), '\0'));
+}
+
 // Hand-written representations nghttp2 does not produce: raw literal names (one in capitals),
 // a never-indexed literal with a dynamic name index, a size update to 0 mid-connection.
 TEST(Http2HeaderRedactor, HandWrittenRepresentations) {
