@@ -329,6 +329,28 @@ write("fuzz_http2_gaps", "counting", bytes(range(256)))
 write("fuzz_http2_gaps", "ones", b"\xff" * 200)
 write("fuzz_http2_gaps", "mixed", bytes((i * 37 + 11) % 256 for i in range(300)))
 
+# --- fuzz_http2_redactor --------------------------------------------------------------------
+# FuzzedDataProvider takes integers (the mode, chunk sizes) from the end and strings from the
+# front. Last byte odd: arbitrary bytes (a random-length string: a backslash doubled, then
+# "\\" + another byte ends it), here a real stream with secrets in raw and indexed names.
+def random_length_string(data):
+    return data.replace(b"\\", b"\\\\") + b"\\\x00"
+
+
+redact_block = (b"\x40\x06cookie\x05a=b12" + b"\x0f\x08\x08Bearer x" +
+                b"\x10\x09x-api-key\x82\x1c\x64" + b"\xbe\x20\x82")
+redact_stream = (H2_PREFACE + h2_frame(4, 0, 0, b"") +
+                 h2_frame(1, 0x24, 1, b"\x00\x00\x00\x00\x10" + redact_block[:9]) +
+                 h2_frame(9, 4, 1, redact_block[9:]) + h2_frame(0, 1, 1, b"data"))
+write("fuzz_http2_redactor", "arbitrary_stream",
+      random_length_string(redact_stream) + bytes([7, 40, 3, 0, 9, 64, 12]) * 6 + b"\x01\x01")
+write("fuzz_http2_redactor", "arbitrary_midstream",
+      random_length_string(redact_stream[30:]) + bytes([5, 17, 0, 33]) * 8 + b"\x00\x01")
+# Last byte even: the generator of real HTTP/2; any bytes drive it.
+write("fuzz_http2_redactor", "generator_counting", bytes(range(256)) + b"\x00")
+write("fuzz_http2_redactor", "generator_mixed",
+      bytes((i * 37 + 11) % 256 for i in range(400)) + b"\x02")
+
 # --- fuzz_http1 ------------------------------------------------------------------------------
 def http1_input(ops, body_bytes=64, header_units=16, pending=3, shape=0):
     """Configuration bytes, then (op, payload) pairs as fuzz_http1.cc documents them."""
