@@ -8,12 +8,14 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import unittest
 
 import harness
 from test_curl_openssl import curl_trace_bytes
-from test_pcapng import fields
+from test_http2 import curl_exchanges
+from test_pcapng import fields, tshark
 
 DEFAULT_NAMES = {"authorization", "cookie", "set-cookie", "proxy-authorization"}
 FIELD_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:([ \t]*)(.*?)(\r?)$", re.S)
@@ -141,6 +143,85 @@ class RedactTest(unittest.TestCase):
         self.assertNotIn(secret.encode(), text)
         # The text output shows a CR as \r, the line as it was sent.
         self.assertIn(b"\nCookie: " + b"*" * len(secret) + b"\\r\n", text)
+
+
+    def test_http2_curl_to_nginx(self):
+        self.assertIsNotNone(shutil.which("nginx"), "nginx is not installed")
+        root = self.work.file("www")
+        os.makedirs(root)
+        harness.write_bytes(os.path.join(root, "a.txt"), b"first file\n")
+        harness.write_bytes(os.path.join(root, "b.txt"), b"second file\n")
+        server_cookie = token()
+        port = harness.free_port()
+        nginx = harness.start_nginx(
+            self.work, port, root, f'add_header Set-Cookie "sid={server_cookie}; Path=/";')
+        # Long values: nghttp2's encoder puts them in its dynamic table, so the second request
+        # refers to the first one's (masked) entries.
+        tokens = [token() * 3, token() * 3, token()]
+        curl = ["curl", "-sk", "--http2", "-v",
+                "-H", f"Authorization: Bearer {tokens[0]}",
+                "-H", f"Cookie: a={tokens[1]}", "-H", f"X-Api-Key: {tokens[2]}",
+                "-H", "X-Other: visible"]
+        for name in ("a.txt", "b.txt"):
+            curl += ["-o", "/dev/null", f"https://127.0.0.1:{port}/{name}"]
+        capture = self.work.file("out.pcapng")
+        tracer = harness.Tracer(self.work, "--redact", "--redact-header", "x-api-key", "--http",
+                                "-w", capture, command=curl)
+        records = tracer.wait()
+        nginx.terminate()
+        nginx.wait(timeout=30)
+        self.assertEqual(tracer.returncode, 0, tracer.stderr())
+        all_secrets = tokens + [server_cookie]
+        with open(capture, "rb") as f:
+            pcapng = f.read()
+        self.assert_nowhere(all_secrets, shown_bytes(records), pcapng)
+
+        # The view: every header as curl says it sent and received it, the secrets as '*'s.
+        names = DEFAULT_NAMES | {"x-api-key"}
+
+        def masked(headers):
+            return [[n, "*" * len(v) if n.lower() in names else v] for n, v in headers]
+
+        seen = curl_exchanges(tracer.stderr())
+        pid = harness.data_records(records)[0]["pid"]
+        got = sorted((r for r in records if r["type"] == "http" and r["pid"] == pid),
+                     key=lambda r: r["stream"])
+        self.assertEqual([r["path"] for r in got], ["/a.txt", "/b.txt"])
+        for record, expected in zip(got, seen):
+            self.assertEqual(record["req_headers"],
+                             masked([h for h in expected["request"] if h[0] != "Host"]))
+            # curl -v prints header names as nginx sent them (lower case in HTTP/2).
+            self.assertEqual(record["resp_headers"], masked(expected["response"]))
+            self.assertEqual(record["status"], 200)
+        self.assertIn(["set-cookie", "*" * len(f"sid={server_cookie}; Path=/")],
+                      got[0]["resp_headers"])
+
+        # Wireshark decodes the masked header blocks: the same headers, the secrets' values of
+        # the same length with none of the secret in them.
+        def header_field(name):  # one line per HEADERS packet, its fields' occurrences
+            out = tshark(capture, "-Y", "http2.type == 1", "-T", "fields", "-E",
+                         "aggregator=\x1f", "-e", name)
+            return [line.split("\x1f") for line in out.splitlines()]
+
+        decoded = []
+        for names_in_packet, values_in_packet in zip(header_field("http2.header.name"),
+                                                     header_field("http2.header.value")):
+            self.assertEqual(len(names_in_packet), len(values_in_packet))
+            decoded += list(zip(names_in_packet, values_in_packet))
+        authorizations = [v for n, v in decoded if n == "authorization"]
+        self.assertEqual(len(authorizations), 2, decoded)
+        originals = {"authorization": f"Bearer {tokens[0]}", "cookie": f"a={tokens[1]}",
+                     "x-api-key": tokens[2], "set-cookie": f"sid={server_cookie}; Path=/"}
+        for name, value in decoded:
+            if name in originals:
+                self.assertEqual(len(value), len(originals[name]), name)
+            for secret in all_secrets:  # Huffman-coded on the wire: checked decoded
+                self.assertNotIn(secret, value)
+        paths = [v for n, v in decoded if n == ":path"]
+        self.assertEqual(paths, ["/a.txt", "/b.txt"])
+        others = [v for n, v in decoded if n == "x-other"]
+        self.assertEqual(others, ["visible", "visible"])
+        self.assertRegex(tracer.stderr(), r"redact: \d+ header values masked")
 
 
 if __name__ == "__main__":
