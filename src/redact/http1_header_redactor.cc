@@ -1,5 +1,7 @@
 #include "redact/http1_header_redactor.h"
 
+#include <cstring>
+
 namespace tlstap::redact {
 namespace {
 
@@ -16,7 +18,14 @@ void Http1HeaderRedactor::gap() { state_ = State::unknown_line; }
 
 void Http1HeaderRedactor::feed(uint64_t pos, std::span<char> bytes, const Patch& patch) {
   (void)patch;  // every byte is decided when fed
-  for (char& byte : bytes) step(byte);
+  for (size_t i = 0; i < bytes.size(); i++) {
+    if (state_ == State::other_line) {  // most bytes (bodies): straight to the line's end
+      const void* line_end = std::memchr(bytes.data() + i, '\n', bytes.size() - i);
+      if (!line_end) break;
+      i = static_cast<size_t>(static_cast<const char*>(line_end) - bytes.data());
+    }
+    step(bytes[i]);
+  }
   decided_until_ = pos + bytes.size();
 }
 
