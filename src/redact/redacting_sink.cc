@@ -18,24 +18,23 @@ constexpr uint32_t kMaxFrameSize = 1 << 24;
 size_t index(Direction direction) { return direction == Direction::read ? 0 : 1; }
 
 // A server's first bytes on an HTTP/2 connection: a SETTINGS frame on stream 0 (RFC 9113
-// §3.4), of which `bytes` may hold only the first few.
-bool begins_like_settings_frame(std::string_view bytes) {
+// §3.4). The whole frame header is needed: fewer bytes prove nothing (a text line's first
+// bytes would pass).
+bool begins_with_settings_frame(std::string_view bytes) {
   static constexpr uint8_t kSettings = 4;
+  if (bytes.size() < 9) return false;
   auto byte = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
-  if (bytes.size() > 3 && byte(3) != kSettings) return false;
-  if (bytes.size() > 4 && (byte(4) & ~1u) != 0) return false;  // no flag but ACK
-  for (size_t i = 5; i < 9 && i < bytes.size(); i++)
+  if (byte(3) != kSettings || (byte(4) & ~1u) != 0) return false;  // no flag but ACK
+  for (size_t i = 5; i < 9; i++)
     if (byte(i) != 0) return false;  // stream 0
-  if (bytes.size() >= 3) {
-    uint32_t length = (byte(0) << 16) | (byte(1) << 8) | byte(2);
-    if (length % 6 != 0) return false;  // settings are 6 bytes each
-  }
-  return !bytes.empty();
+  uint32_t length = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+  return length % 6 == 0;  // settings are 6 bytes each
 }
 
+// The client's preface, whole or (a record that short) its first 4 bytes at least.
 bool begins_with_preface(std::string_view bytes) {
   size_t n = std::min(bytes.size(), kPreface.size());
-  return n > 0 && bytes.substr(0, n) == kPreface.substr(0, n);
+  return n >= 4 && bytes.substr(0, n) == kPreface.substr(0, n);
 }
 
 bool begins_with_start_line(std::string_view bytes) {
@@ -84,8 +83,10 @@ void RedactingSink::decide_protocol(ConnectionState& state, const DataRecord& re
   }
   if (state.protocol != Protocol::unknown) return;
   if (from_start) {
-    bool http2 = begins_with_preface(record.data) || begins_like_settings_frame(record.data);
+    bool http2 = begins_with_preface(record.data) || begins_with_settings_frame(record.data);
     state.protocol = http2 ? Protocol::http2 : Protocol::http1;
+    // Too few bytes to tell: taken for text, and whole HTTP/2 frames later overrule it.
+    state.guessed = !http2 && record.data.size() < 9;
   } else {
     state.protocol = whole_frames ? Protocol::http2 : Protocol::http1;
     state.guessed = !whole_frames;

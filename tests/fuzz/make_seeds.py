@@ -403,3 +403,11 @@ write("fuzz_http1", "gaps_and_truncation", http1_input(
 write("fuzz_http1", "garbage", http1_input(
     [(REQ, b"\x16\x03\x01\x00junk\r\nmore\r\n" + get), (RESP, b"SSH-2.0\r\n" + ok)],
     header_units=1, pending=1))
+
+# --- fuzz_redacting_sink ---------------------------------------------------------------------
+# First byte even: HTTP/1-shaped text with secrets, cut into records, with losses and closes;
+# odd: arbitrary bytes. The rest drives the ops (see fuzz_redacting_sink.cc).
+write("fuzz_redacting_sink", "text_counting", b"\x00" + bytes(range(256)) * 2)
+write("fuzz_redacting_sink", "text_mixed", b"\x02" + bytes((i * 37 + 11) % 256 for i in range(600)))
+write("fuzz_redacting_sink", "arbitrary_mixed",
+      b"\x01" + bytes((i * 53 + 7) % 256 for i in range(600)))
