@@ -32,7 +32,7 @@ echo "test-sanitizers: build took $((built - started)) s"
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-e2e=${SANITIZER_E2E:-'^e2e_test_(connections|midstream|go|memory_bio|loss|cli|discovery|faults|least_privilege|http|http2|pcapng)$'}
+e2e=${SANITIZER_E2E:-'^e2e_test_(connections|midstream|go|memory_bio|loss|cli|discovery|faults|least_privilege|http|http2|pcapng|redact)$'}
 cd "$build_dir"
 ctest --output-on-failure --timeout 600 -L unit
 # TLSTAP_E2E_LOCK: a lock file shared with other tracers on a development machine (e2e tests
