@@ -138,6 +138,7 @@ static __always_inline int report_tls_call(__u64 pid_tgid, struct pending_call *
   event->uid = (__u32)bpf_get_current_uid_gid();
   event->call_id = __sync_fetch_and_add(&next_call_id, 1);
   event->ts_ns = bpf_ktime_get_ns();
+  event->entry_ns = call->entry_ns;
   event->ssl = call->ssl;
   event->call_len = call_len;
   event->capture_len = call_len < max_capture_bytes ? call_len : max_capture_bytes;
@@ -178,6 +179,7 @@ static __always_inline int report_unseen_return(__u64 pid_tgid, __u8 function, _
   event->uid = (__u32)bpf_get_current_uid_gid();
   event->call_id = __sync_fetch_and_add(&next_call_id, 1);
   event->ts_ns = bpf_ktime_get_ns();
+  event->entry_ns = 0;
   event->ssl = 0;
   event->call_len = call_len;
   event->capture_len = 0;

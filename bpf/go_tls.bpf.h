@@ -75,6 +75,7 @@ int BPF_KPROBE(go_tls_enter) {
       .direction = (cookie & TLSTAP_COOKIE_WRITE) ? TLSTAP_DIR_WRITE : TLSTAP_DIR_READ,
       .cookie = (__u32)cookie,
       .io_fd = -1,
+      .entry_ns = bpf_ktime_get_ns(),
   };
   bpf_map_update_elem(&go_calls, &key, &call, BPF_ANY);
   return 0;

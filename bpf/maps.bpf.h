@@ -62,6 +62,7 @@ struct pending_call {
   __s32 io_fd;
   __u64 sk;
   __u64 recv_before; /* the socket the thread received from outside any call, just before */
+  __u64 entry_ns;    /* bpf_ktime at the entry: a write's bytes left between it and the return */
 };
 struct frame_key {
   __u64 pid_tgid;

@@ -25,6 +25,7 @@ int BPF_KPROBE(tls_call_enter) {
       .direction = (cookie & TLSTAP_COOKIE_WRITE) ? TLSTAP_DIR_WRITE : TLSTAP_DIR_READ,
       .cookie = (__u32)cookie,
       .io_fd = -1,
+      .entry_ns = bpf_ktime_get_ns(),
   };
   enter_tls_call(pid_tgid, PT_REGS_SP(ctx), &call);
   return 0;

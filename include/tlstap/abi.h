@@ -130,6 +130,7 @@ struct tlstap_data_event {
   __u32 uid;
   __u64 call_id;      /* unique per traced call for the life of the loaded programs */
   __u64 ts_ns;        /* CLOCK_MONOTONIC (bpf_ktime_get_ns) at the return of the call */
+  __u64 entry_ns;     /* CLOCK_MONOTONIC at its entry; 0 when the entry was not seen */
   __u64 ssl;          /* the SSL* the call was made on (connection key, issue 3) */
   __u64 call_len;     /* bytes the call really transferred */
   __u64 capture_len;  /* bytes BPF tries to copy for this call: min(call_len, max_bytes) */

@@ -7,13 +7,13 @@
 
 static_assert(sizeof(tlstap_event_header) == 8);
 static_assert(offsetof(tlstap_data_event, call_id) == 16);
-static_assert(offsetof(tlstap_data_event, chunk_len) == 64);
-static_assert(offsetof(tlstap_data_event, pos) == 72);
-static_assert(offsetof(tlstap_data_event, start_time_ns) == 80);
+static_assert(offsetof(tlstap_data_event, chunk_len) == 72);
+static_assert(offsetof(tlstap_data_event, pos) == 80);
+static_assert(offsetof(tlstap_data_event, start_time_ns) == 88);
 static_assert(sizeof(tlstap_conn_info) == 56);
-static_assert(offsetof(tlstap_data_event, conn) == 88);
-static_assert(offsetof(tlstap_data_event, comm) == 144);
-static_assert(offsetof(tlstap_data_event, data) == 160);
+static_assert(offsetof(tlstap_data_event, conn) == 96);
+static_assert(offsetof(tlstap_data_event, comm) == 152);
+static_assert(offsetof(tlstap_data_event, data) == 168);
 static_assert(sizeof(tlstap_close_event) == 104);
 static_assert(sizeof(tlstap_ssl_bound_event) == 80);
 static_assert(sizeof(tlstap_unix_names_event) == 240);

@@ -12,7 +12,7 @@ namespace tlstap {
 
 struct CallMeta {
   uint32_t pid, tid, uid;
-  uint64_t ts_ns, call_len, capture_len, ssl, pos, start_time_ns;
+  uint64_t ts_ns, entry_ns, call_len, capture_len, ssl, pos, start_time_ns;
   uint8_t function, direction, call_flags;
   tlstap_conn_info conn;
   char comm[TLSTAP_COMM_LEN];

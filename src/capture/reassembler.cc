@@ -14,6 +14,7 @@ CallMeta Reassembler::meta_of(const tlstap_data_event& event) {
   meta.tid = event.tid;
   meta.uid = event.uid;
   meta.ts_ns = event.ts_ns;
+  meta.entry_ns = event.entry_ns;
   meta.call_len = event.call_len;
   meta.capture_len = event.capture_len;
   meta.ssl = event.ssl;
@@ -44,6 +45,7 @@ void Reassembler::emit_now(const CallMeta& meta, std::string_view bytes, Truncat
   }
   DataRecord record;
   record.ts_ns = clock_.from_monotonic(meta.ts_ns);
+  if (meta.entry_ns) record.entry_ts_ns = clock_.from_monotonic(meta.entry_ns);
   record.pid = meta.pid;
   record.tid = meta.tid;
   record.uid = meta.uid;

@@ -22,7 +22,11 @@ enum class Truncation {
 };
 
 struct DataRecord {
-  uint64_t ts_ns = 0;  // wall clock, Unix epoch
+  uint64_t ts_ns = 0;  // wall clock, Unix epoch, at the call's return
+  // At the call's entry (0: not known). A write's bytes left between the two: the HTTP view
+  // times a request or response sent from its entry (a thread descheduled after its send
+  // syscall returns late, after the peer's answer).
+  uint64_t entry_ts_ns = 0;
   uint32_t pid = 0;
   uint32_t tid = 0;
   uint32_t uid = 0;

@@ -66,12 +66,12 @@ def expire(advance_ms, quiet_10ms):
 
 
 def raw_data_event(call_id, data):
-    header = struct.pack("<IIIIQQQQQQIBBBB", 1, 7, 7, 0, call_id, 1, 0, len(data), len(data),
+    header = struct.pack("<IIIIQQQQQQQIBBBB", 1, 7, 7, 0, call_id, 1, 1, 0, len(data), len(data),
                          0, len(data), 1, 0, 0, 0)
     header += struct.pack("<Q", 0)                                   # pos
     header += struct.pack("<iHHH6x16s16s", 3, AF_INET, 443, 50000, b"\x7f\0\0\1", b"\x7f\0\0\1")
     header += b"curl".ljust(16, b"\0")
-    assert len(header) == 144, len(header)
+    assert len(header) == 152, len(header)
     event = header + data
     return bytes([0]) + struct.pack("<H", len(event)) + event
 
