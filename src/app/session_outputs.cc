@@ -155,6 +155,11 @@ void SessionOutputs::give_up_waiting_when(const volatile sig_atomic_t* flag,
 }
 
 bool SessionOutputs::flush(const LogFn& log) {
+  if (redactor_) {
+    redactor_->expire(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count()));
+  }
   if (records_out_) {
     records_out_->flush();
     // Any write error of the records stops tracing: every later record could only be counted

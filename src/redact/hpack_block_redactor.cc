@@ -1,6 +1,9 @@
 #include "redact/hpack_block_redactor.h"
 
+#include <algorithm>
 #include <cctype>
+#include <optional>
+#include <vector>
 
 namespace tlstap::redact::hpack {
 
@@ -136,6 +139,7 @@ HpackBlockRedactor::ByteResult HpackBlockRedactor::string_byte(char& b) {
   if (mode_ == ValueMode::raw_mask) b = '*';
   if (mode_ == ValueMode::ff_mask) b = static_cast<char>(0xff);
   if (string_fed_ < string_length_) return result;
+  if (mode_ == ValueMode::hold && decoder_.complete()) write_canonical_mask();
   if (!string_done()) return ByteResult::error;
   return result == ByteResult::held ? ByteResult::held_last : result;
 }
@@ -179,6 +183,63 @@ void HpackBlockRedactor::write_mask_bits(uint64_t start_bit, unsigned length) {
       byte |= mask;
     else
       byte &= static_cast<uint8_t>(~mask);
+  }
+}
+
+namespace {
+
+// Code lengths for a masked value of `symbols` symbols in exactly `bits` bits, chosen from
+// those two numbers alone, longest first. Masking symbol by symbol kept each character's code
+// length where it was, which tells a digit from most letters; the count and the bit total
+// have to stay (they fix the value's decoded length and byte length), the order need not.
+// Empty when the greedy choice finds none (then the per-symbol masking stays).
+std::vector<uint8_t> canonical_mask_lengths(uint64_t symbols, uint64_t bits) {
+  constexpr unsigned kShortest = 5;
+  std::vector<uint8_t> usable;  // code lengths a mask symbol exists for, longest first
+  for (unsigned length = kLongestCode; length >= kShortest; --length)
+    if (huffman_code(mask_symbol(length)).length == length) usable.push_back(length);
+  if (bits < kShortest * symbols) return {};
+  const uint64_t widest = usable.front() - kShortest;
+  // Whether `n` symbols can add exactly `more` bits to their shortest codes: one only with a
+  // length that exists; two or more with anything up to n widest but one bit short of it (the
+  // second-widest code is two bits shorter than the widest).
+  auto reachable = [&](uint64_t more, uint64_t n) {
+    if (n == 0) return more == 0;
+    if (n == 1) {
+      return std::any_of(usable.begin(), usable.end(),
+                         [&](uint8_t length) { return length - kShortest == more; });
+    }
+    return more <= widest * n && more != widest * n - 1;
+  };
+  uint64_t extra = bits - kShortest * symbols;  // bits beyond all-shortest codes
+  std::vector<uint8_t> lengths;
+  lengths.reserve(symbols);
+  for (uint64_t left = symbols; left > 0; --left) {
+    std::optional<uint8_t> pick;
+    for (uint8_t length : usable) {
+      uint64_t more = length - kShortest;
+      if (more <= extra && reachable(extra - more, left - 1)) {
+        pick = length;
+        break;
+      }
+    }
+    if (!pick) return {};
+    extra -= *pick - kShortest;
+    lengths.push_back(*pick);
+  }
+  if (extra != 0) return {};
+  return lengths;
+}
+
+}  // namespace
+
+void HpackBlockRedactor::write_canonical_mask() {
+  std::vector<uint8_t> lengths =
+      canonical_mask_lengths(decoder_.symbols(), decoder_.symbol_bits_end());
+  uint64_t bit = 0;
+  for (uint8_t length : lengths) {
+    write_mask_bits(bit, length);
+    bit += length;
   }
 }
 

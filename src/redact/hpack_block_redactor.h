@@ -70,6 +70,8 @@ class HpackBlockRedactor {
   void end_representation() { phase_ = Phase::representation; }
   void count_value_masked(uint64_t bytes);
   void write_mask_bits(uint64_t start_bit, unsigned length);
+  // Re-codes the whole held value from its symbol count and bit count alone (see .cc).
+  void write_canonical_mask();
 
   const RedactNames names_;  // a copy: the walker may outlive the caller's list
   RedactCounts& counts_;

@@ -64,37 +64,66 @@ std::unique_ptr<StreamRedactor> RedactingSink::make_redactor(Protocol protocol,
                                                from_start || begins_with_start_line(first_bytes));
 }
 
+void RedactingSink::switch_protocol(ConnectionState& state, Protocol protocol) {
+  // What was held goes out first, masked where undecided; both directions start over.
+  release_all(state);
+  for (Stream& stream : state.streams) {
+    if (stream.redactor) add(retired_, stream.redactor->counts());
+    stream.redactor.reset();
+    stream.gap_pending = false;
+  }
+  state.protocol = protocol;
+  state.guessed = false;
+}
+
 void RedactingSink::decide_protocol(ConnectionState& state, const DataRecord& record,
                                     bool from_start) {
   const bool whole_frames = http2::is_whole_frames(record.data, kMaxFrameSize);
-  if (state.protocol == Protocol::http1 && state.guessed && whole_frames &&
-      !begins_with_start_line(record.data)) {
-    // A midstream connection taken for text shows whole HTTP/2 frames: it is HTTP/2. What was
-    // held goes out first, masked where undecided, and both directions start over as HTTP/2
-    // joined midstream.
-    release_all(state);
-    for (Stream& stream : state.streams) {
-      if (stream.redactor) add(retired_, stream.redactor->counts());
-      stream.redactor.reset();
+  const bool start_line = begins_with_start_line(record.data);
+  if (state.protocol == Protocol::unproven) {
+    // Masked whole until a record shows what the connection speaks.
+    if (whole_frames) {
+      switch_protocol(state, Protocol::http2);
+    } else if (start_line) {
+      switch_protocol(state, Protocol::http1);
     }
-    state.protocol = Protocol::http2;
-    state.guessed = false;
+    return;
+  }
+  if (state.protocol == Protocol::http1 && state.guessed) {
+    // A connection whose first record was too short to tell was taken for text: its first
+    // bytes, or whole frames, may still show HTTP/2.
+    std::string& first = state.first_bytes[index(record.direction)];
+    if (record.pos == first.size() && first.size() < kPreface.size()) {
+      first.append(record.data.substr(0, kPreface.size() - first.size()));
+    }
+    if (whole_frames || first.starts_with(kPreface) || begins_with_settings_frame(first)) {
+      switch_protocol(state, Protocol::http2);
+    } else if (first.size() >= kPreface.size()) {
+      state.guessed = false;
+    }
     return;
   }
   if (state.protocol != Protocol::unknown) return;
   if (from_start) {
     bool http2 = begins_with_preface(record.data) || begins_with_settings_frame(record.data);
     state.protocol = http2 ? Protocol::http2 : Protocol::http1;
-    // Too few bytes to tell: taken for text, and whole HTTP/2 frames later overrule it.
+    // Too few bytes to tell: taken for text until its first bytes or whole frames say more.
     state.guessed = !http2 && record.data.size() < 9;
+    if (state.guessed) state.first_bytes[index(record.direction)] = record.data;
+  } else if (whole_frames) {
+    state.protocol = Protocol::http2;
+  } else if (start_line) {
+    state.protocol = Protocol::http1;
   } else {
-    state.protocol = whole_frames ? Protocol::http2 : Protocol::http1;
-    state.guessed = !whole_frames;
+    // Joined midstream, neither a start line nor whole frames: HTTP/2 read in pieces (Go reads
+    // a frame's header and its payload apart) looks like this, and HPACK is no text the line
+    // redactor could see into. Masked until proven.
+    state.protocol = Protocol::unproven;
   }
 }
 
 void RedactingSink::data(const DataRecord& record) {
-  enforce_limits(record.ts_ns);
+  expire(record.ts_ns);
   if (!record.connection) {
     redact_unconnected(record);
     return;
@@ -123,15 +152,29 @@ void RedactingSink::data(const DataRecord& record) {
 void RedactingSink::feed(ConnectionState& state, Held& held) {
   DataRecord& record = *held.data;
   Stream& stream = state.streams[index(record.direction)];
+  if (state.protocol == Protocol::unproven) {
+    std::memset(held.bytes.data(), '*', held.bytes.size());
+    retired_.bytes_masked_unparsed += held.bytes.size();
+    stream.next_pos = record.pos + record.len;
+    return;
+  }
+  const bool gap = stream.redactor && (record.pos != stream.next_pos || stream.gap_pending);
+  if (gap && state.protocol == Protocol::http1 && begins_with_start_line(held.bytes)) {
+    // After the loss a message begins: its lines are known again.
+    add(retired_, stream.redactor->counts());
+    stream.redactor.reset();
+  }
   if (!stream.redactor) {
     const bool from_start = record.pos == 0 && !record.connection->midstream;
     stream.redactor = make_redactor(state.protocol, held.bytes, from_start);
-  } else if (record.pos != stream.next_pos) {
+  } else if (gap) {
     stream.redactor->gap();
   }
+  stream.gap_pending = false;
   stream.redactor->feed(record.pos, std::span<char>(held.bytes.data(), held.bytes.size()),
                         patch_held(state, record.direction));
-  if (record.truncated()) stream.redactor->gap();  // the call's other bytes were not captured
+  // The call's other bytes were not captured: the next record follows a gap.
+  if (record.truncated()) stream.gap_pending = true;
   stream.next_pos = record.pos + record.len;
 }
 
@@ -213,21 +256,16 @@ void RedactingSink::lost(const LostRecord& record) {
     return;
   }
   auto it = connections_.find(record.connection->id);
+  if (it != connections_.end()) it->second.streams[index(record.direction)].gap_pending = true;
   if (it == connections_.end() || it->second.held.empty()) {
-    if (it != connections_.end()) {
-      Stream& stream = it->second.streams[index(record.direction)];
-      if (stream.redactor) stream.redactor->gap();
-    }
     next_.lost(record);
     return;
   }
-  // Behind the held records, in order. The stream's pos shows the gap when it goes on.
+  // Behind the held records, in order.
   Held& held = it->second.held.emplace_back();
   held.lost = record;
   held.comm.assign(record.comm);
   held.lost.comm = held.comm;
-  Stream& stream = it->second.streams[index(record.direction)];
-  if (stream.redactor) stream.redactor->gap();
 }
 
 void RedactingSink::close(const CloseRecord& record) {
@@ -248,7 +286,7 @@ void RedactingSink::retire(ConnectionState& state) {
     if (stream.redactor) add(retired_, stream.redactor->counts());
 }
 
-void RedactingSink::enforce_limits(uint64_t now_ns) {
+void RedactingSink::expire(uint64_t now_ns) {
   if (holding_.empty()) return;
   const bool over = held_bytes_ > limits_.max_held_bytes;
   for (auto it = holding_.begin(); it != holding_.end();) {

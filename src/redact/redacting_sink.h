@@ -41,6 +41,10 @@ class RedactingSink final : public RecordSink {
   void http(const HttpRecord& record) override { next_.http(record); }
   void http_skip(const HttpSkipRecord& record) override { next_.http_skip(record); }
 
+  // Lets held records go that waited over max_hold_ns (`now_ns`: wall clock, as records' ts),
+  // or all when over max_held_bytes. Called for each record, and by the session after each
+  // drain, so that a connection that goes quiet does not keep its records back.
+  void expire(uint64_t now_ns);
   // At exit: what is held goes out.
   void finish();
 
@@ -50,7 +54,8 @@ class RedactingSink final : public RecordSink {
   const RedactNames& names() const { return names_; }
 
  private:
-  enum class Protocol { unknown, http1, http2 };
+  // unproven: joined midstream, neither a start line nor whole frames seen yet: masked whole.
+  enum class Protocol { unknown, http1, http2, unproven };
   // A record of a connection waiting for its turn, with copies of what its views point to.
   struct Held {
     std::optional<DataRecord> data;  // or, when empty, `lost`
@@ -60,16 +65,21 @@ class RedactingSink final : public RecordSink {
   struct Stream {
     std::unique_ptr<StreamRedactor> redactor;
     uint64_t next_pos = 0;
+    bool gap_pending = false;  // bytes were lost after the last record (truncation, lost record)
   };
   struct ConnectionState {
     Protocol protocol = Protocol::unknown;
-    bool guessed = false;  // decided from a midstream record: whole HTTP/2 frames may overrule
+    // Taken for text from a first record too short to tell: its first bytes (kept here, per
+    // direction, up to the preface's length) or whole HTTP/2 frames may overrule that.
+    bool guessed = false;
+    std::string first_bytes[2];
     Stream streams[2];
     std::deque<Held> held;
     size_t held_bytes = 0;
   };
 
   void decide_protocol(ConnectionState& state, const DataRecord& record, bool from_start);
+  void switch_protocol(ConnectionState& state, Protocol protocol);
   std::unique_ptr<StreamRedactor> make_redactor(Protocol protocol, std::string_view first_bytes,
                                                 bool from_start) const;
   void redact_unconnected(const DataRecord& record);
@@ -82,7 +92,6 @@ class RedactingSink final : public RecordSink {
   void release_all(ConnectionState& state);
   void emit(const Held& held);
   void retire(ConnectionState& state);
-  void enforce_limits(uint64_t now_ns);
 
   RecordSink& next_;
   RedactNames names_;
