@@ -205,13 +205,8 @@ void HttpViewSink::start_parser(ConnectionView& view, http::Protocol protocol, D
   counts_.connections_parsed++;
   view.state = ConnectionView::State::parsing;
   view.requests = requests;
-  if (view.connection->midstream) {
-    // Joined in the middle: neither side's place in its messages is known. Except HTTP/2's
-    // requests: the preface they start with is sent once, first, so it proves their start
-    // (the HTTP/2 parser finds the responses' frames again at a record of whole frames).
-    if (protocol != http::Protocol::http2) view.parser->gap(http::Side::requests, 0);
-    view.parser->gap(http::Side::responses, 0);
-  }
+  // Joined in the middle: the parser knows what that leaves unknown for its protocol.
+  if (view.connection->midstream) view.parser->joined_midstream();
   for (const HeldRecord& h : held) {
     if (h.pos == UINT64_MAX) {
       view.parser->gap(h.direction == requests ? http::Side::requests : http::Side::responses, 0);

@@ -43,7 +43,8 @@ Http1Parser::Http1Parser(const Limits& limits, ParserEvents events)
     : limits_(limits), events_(std::move(events)) {}
 
 size_t Http1Parser::buffered_bytes() const {
-  return requests_.buf.capacity() + responses_.buf.capacity() + tunnel_held_.capacity();
+  return requests_.buf.capacity() + responses_.buf.capacity() + tunnel_held_.capacity() +
+         early_responses_bytes_;
 }
 
 void Http1Parser::feed(Side side, std::string_view bytes, uint64_t ts_ns) {
@@ -57,6 +58,49 @@ void Http1Parser::feed(Side side, std::string_view bytes, uint64_t ts_ns) {
     half(side).at_call_start = false;  // only a resync that is the feed's first step uses it
   }
   if (tunnel_refused_) release_tunnel_wait();
+  if (!early_responses_.empty() && answered_ < pending_.size()) release_early_responses();
+}
+
+bool Http1Parser::hold_early_response(std::string_view& input, uint64_t ts) {
+  if (!order_proven_ || flushing_early_responses_ || answered_ < pending_.size() ||
+      unpaired_answers_due_ > 0) {
+    return false;
+  }
+  if (early_responses_bytes_ + input.size() <= limits_.max_buffered_bytes) {
+    early_responses_.push_back({std::string(input), ts});
+    early_responses_bytes_ += input.size();
+    input = {};
+    return true;
+  }
+  if (early_responses_.empty()) return false;  // read now: skipped, its request owes one
+  // Over the limit: what is held is read now (as responses without a request); `input` is
+  // read after it, from whatever state that leaves.
+  std::deque<HeldBytes> held = std::move(early_responses_);
+  early_responses_.clear();
+  early_responses_bytes_ = 0;
+  flushing_early_responses_ = true;
+  for (const HeldBytes& b : held) feed(Side::responses, b.bytes, b.ts_ns);
+  flushing_early_responses_ = false;
+  return true;
+}
+
+void Http1Parser::release_early_responses() {
+  std::deque<HeldBytes> held = std::move(early_responses_);
+  early_responses_.clear();
+  early_responses_bytes_ = 0;
+  // Read in order; a later response with no request awaiting it is held again.
+  for (const HeldBytes& b : held) feed(Side::responses, b.bytes, b.ts_ns);
+}
+
+void Http1Parser::lose_order_proof() {
+  order_proven_ = false;
+  if (early_responses_.empty()) return;
+  // Whether their requests are still to come is no longer known: not paired.
+  responses_.skipped += early_responses_bytes_;
+  if (responses_.skip_reason.empty()) responses_.skip_reason = "response without a request";
+  report_skip(Side::responses);
+  early_responses_.clear();
+  early_responses_bytes_ = 0;
 }
 
 void Http1Parser::step(Side side, std::string_view& input, std::string& carry, uint64_t ts) {
@@ -109,6 +153,8 @@ void Http1Parser::step(Side side, std::string_view& input, std::string& carry, u
 
 void Http1Parser::head_step(Side side, std::string_view& input, std::string& carry, uint64_t ts) {
   Half& h = half(side);
+  // A response with no request awaiting it yet waits for the request's bytes.
+  if (side == Side::responses && !h.message_started && hold_early_response(input, ts)) return;
   if (!h.message_started) {
     // Empty lines before a start line are allowed (RFC 9112 section 2.2).
     while (!input.empty() && h.buf.empty() && (input[0] == '\r' || input[0] == '\n')) {
@@ -284,7 +330,10 @@ void Http1Parser::resync_step(Side side, std::string_view& input, std::string& c
       h.call_start = std::string::npos;
       h.phase = Phase::head;
       h.message_started = false;
-      if (side == Side::responses) responses_in_sync_ = true;
+      if (side == Side::responses) {
+        responses_in_sync_ = true;
+        joined_midstream_unsynced_ = false;
+      }
       return;
     }
     if (v == h1::Verdict::maybe) {
@@ -319,15 +368,23 @@ void Http1Parser::on_request_head(std::string_view start_line, Headers headers, 
       e.method == "CONNECT" || h1::find_header(e.request.headers, "upgrade") != nullptr;
 
   std::string_view unpaired;
-  if (!responses_in_sync_) {
-    unpaired = "no response paired: bytes were lost on the response side before it";
+  bool answer_due = false;  // its response is still to come (and will be skipped)
+  if (requests_owed_no_response_ > 0) {
+    requests_owed_no_response_--;
+    unpaired = "no response paired: its response was read before it, over the hold limit";
+  } else if (!responses_in_sync_) {
+    unpaired = joined_midstream_unsynced_
+                   ? "no response paired: the connection was joined midstream before it"
+                   : "no response paired: bytes were lost on the response side before it";
   } else if (pending_.size() >= limits_.max_pending_exchanges) {
     unpaired = "no response paired: too many requests awaiting a response";
+    answer_due = true;
   }
   if (unpaired.empty()) {
     pending_.push_back(std::move(p));
     current_request_ = &pending_.back();
   } else {
+    if (answer_due && order_proven_) unpaired_answers_due_++;
     unpaired_request_.emplace(std::move(p));
     unpaired_request_->exchange.note = unpaired;
     unpaired_request_->response_done = true;
@@ -360,6 +417,16 @@ void Http1Parser::on_response_head(std::string_view start_line, Headers headers,
     }
     h.message_started = false;
     return;
+  }
+  if (!target && order_proven_) {
+    // Order is proven, so this response's request is in the stream: one reported unpaired,
+    // or one not read yet (the response was over the hold limit): that one owes a response.
+    if (unpaired_answers_due_ > 0) {
+      unpaired_answers_due_--;
+    } else {
+      requests_owed_no_response_++;
+      h.skip_reason = "response read before its request, over the hold limit";
+    }
   }
   if (target) {
     Exchange& e = target->exchange;
@@ -546,6 +613,7 @@ void Http1Parser::malformed(Side side, std::string_view note) {
 }
 
 void Http1Parser::begin_resync(Side side, std::string_view reason, bool first_byte_may_start) {
+  lose_order_proof();
   Half& h = half(side);
   if (h.skip_reason != reason) {
     report_skip(side);
@@ -635,6 +703,8 @@ void Http1Parser::emit(Exchange& exchange) {
 
 void Http1Parser::gap(Side side, uint64_t bytes) {
   if (ended_) return;
+  joined_midstream_unsynced_ = false;  // a loss after the join is a loss
+  lose_order_proof();
   Half& h = half(side);
   if (h.phase == Phase::stopped) {
     h.ignored += bytes;
@@ -659,6 +729,12 @@ void Http1Parser::gap(Side side, uint64_t bytes) {
   if (tunnel_refused_) release_tunnel_wait();
 }
 
+void Http1Parser::joined_midstream() {
+  gap(Side::requests, 0);
+  gap(Side::responses, 0);
+  joined_midstream_unsynced_ = true;  // until the response side finds a status line
+}
+
 void Http1Parser::resume_requests_after_lost_answer() {
   // A CONNECT or Upgrade whose answer was lost: whether a tunnel followed is not known. The
   // request side goes on, resyncing: tunnel bytes are not start lines and are skipped.
@@ -670,6 +746,15 @@ void Http1Parser::resume_requests_after_lost_answer() {
 
 void Http1Parser::end(uint64_t ts_ns) {
   if (ended_) return;
+  if (!early_responses_.empty()) {
+    // Their requests never came.
+    report_skip(Side::responses);
+    responses_.skipped += early_responses_bytes_;
+    responses_.skip_reason = "response without a request";
+    report_skip(Side::responses);
+    early_responses_.clear();
+    early_responses_bytes_ = 0;
+  }
   if (responses_.phase == Phase::body_until_close && responses_.message_started) {
     message_done(Side::responses, responses_.last_ts ? responses_.last_ts : ts_ns);
   }

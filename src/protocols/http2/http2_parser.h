@@ -33,6 +33,9 @@ class Http2Parser final : public http::ProtocolParser {
 
   void feed(http::Side side, std::string_view bytes, uint64_t ts_ns) override;
   void gap(http::Side side, uint64_t bytes) override;
+  // The requests' preface is sent once, first, so it proves their start; the responses'
+  // frames are found again at a record of whole frames.
+  void joined_midstream() override { gap(http::Side::responses, 0); }
   void end(uint64_t ts_ns) override;
 
   // How many exchanges are open (for tests and the memory bound).
@@ -88,7 +91,8 @@ class Http2Parser final : public http::ProtocolParser {
 
     std::string lost_reason;
     uint64_t bytes_after_loss = 0;
-    bool ever_lost = false;  // framing was lost once (and maybe found again)
+    bool ever_lost = false;            // framing was lost once (and maybe found again)
+    uint64_t data_without_stream = 0;  // DATA for streams not open (reported at end)
   };
 
   struct Stream {
