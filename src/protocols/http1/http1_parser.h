@@ -55,6 +55,12 @@ class Http1Parser final : public ProtocolParser {
   size_t held_response_bytes() const { return early_responses_bytes_; }
 
  private:
+  struct HeldBytes {
+    std::string bytes;
+    uint64_t ts_ns;
+    uint64_t elided = 0;  // body bytes after `bytes` not kept (beyond Limits::body_bytes)
+  };
+
   enum class Phase {
     head,              // start line and header fields, up to the empty line
     body_length,       // Content-Length bytes
@@ -132,6 +138,12 @@ class Http1Parser final : public ProtocolParser {
   bool hold_early_response(std::string_view& input, uint64_t ts);
   // Requests await a response now: the held response bytes are read, in order.
   void release_early_responses();
+  // Appends response bytes to what is held, eliding body bytes beyond those shown.
+  void append_held(std::string_view bytes, uint64_t ts);
+  void append_held_elided(uint64_t bytes, uint64_t ts);
+  // Reads held bytes (and the bytes elided after them) as if fed now.
+  void replay_held(std::deque<HeldBytes> held);
+  void clear_held();
   // Pairing can no longer be proven from order alone: held responses are skipped.
   void lose_order_proof();
   void emit_ready();
@@ -159,13 +171,21 @@ class Http1Parser final : public ProtocolParser {
   std::string stop_reason_;        // why parsing stopped (upgrade, connect)
   // Both directions whole from their start: every response has its request in the stream.
   bool order_proven_ = true;
-  struct HeldBytes {
-    std::string bytes;
-    uint64_t ts_ns;
+  // Follows the held responses' framing so that a Content-Length body beyond the bytes shown
+  // is counted, not held: a large response can wait for its request in little memory. It
+  // assumes the request was not HEAD; if it was, the elided bytes are a gap when read.
+  struct HeldScan {
+    enum class State { head, body, opaque } state = State::head;
+    std::string head;        // the head being read (up to Limits::max_header_bytes)
+    uint64_t remaining = 0;  // body: bytes still to come
+    uint64_t kept = 0;       // body: bytes held so far
+    size_t responses = 0;    // responses begun in the held bytes
   };
   std::deque<HeldBytes> early_responses_;  // response bytes read before their request's
-  size_t early_responses_bytes_ = 0;
-  size_t requests_owed_no_response_ = 0;  // their responses were skipped over the hold limit
+  size_t early_responses_bytes_ = 0;       // held (not elided)
+  HeldScan held_scan_;
+  size_t requests_owed_no_response_ = 0;  // their responses were skipped (over the limit, loss)
+  std::string owed_note_;                 // what those requests' notes say
   size_t unpaired_answers_due_ = 0;       // requests reported unpaired whose response is due
   bool flushing_early_responses_ = false;
   bool joined_midstream_unsynced_ = false;  // midstream, no status line found yet
