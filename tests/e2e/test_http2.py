@@ -180,6 +180,14 @@ class Http2Test(unittest.TestCase):
         self.assertEqual({(r["lport"], r.get("midstream")) for r in client_records},
                          {(lport, True)})
         self.assertEqual([r for r in records if r["type"] == "http"], [])
+        # Not silent: each direction's bytes are said once, at close, as not decoded.
+        for pid in (client.pid, server.pid):
+            data = harness.data_records(records, pid)
+            skips = [r for r in records if r["type"] == "http_skip" and r["pid"] == pid]
+            self.assertEqual(sorted((r["dir"], r["bytes"], r["reason"]) for r in skips),
+                             sorted((d, sum(r["len"] for r in data if r["dir"] == d),
+                                     "midstream http2: frames not decoded")
+                                    for d in {r["dir"] for r in data}), pid)
 
     def test_node_grpc_calls(self):
         node = shutil.which("node") or shutil.which("nodejs")
