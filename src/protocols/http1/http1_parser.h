@@ -16,18 +16,21 @@
 //     reach tlstap after the read record of its answer (Go's net/http writes and reads on
 //     different goroutines; a record is stamped when its call returns). Each direction is in
 //     order, only their interleaving is not, so the response's bytes are held (up to
-//     Limits::max_buffered_bytes) and parsed once the next request's head has been read. This
+//     Limits::max_buffered_bytes; a Content-Length body beyond its first Limits::body_bytes
+//     is counted, not held) and parsed once the next request's head has been read. This
 //     holds only while both directions are whole from their start: after a gap (or on a
 //     connection joined midstream) a response with no request awaiting it may answer a
-//     request already reported, so it is skipped (reported as a Skip). A held response whose
-//     request never comes is skipped at end; one over the hold limit is skipped at once and
-//     the next request read is reported without a response (it was that request's).
+//     request already reported, so it is skipped (reported as a Skip), and responses held
+//     when a gap comes leave as many next requests unpaired. A held response whose request
+//     never comes is skipped at end; one over the hold limit is skipped at once and the next
+//     request read is reported without a response (it was that request's).
 // This is exact for clients that wait for a response before the next request (all common
 // ones); a pipelining client that loses a whole request in a gap could still see a later
 // response paired with the wrong request, which no byte in the stream can rule out.
 //
 // Memory: the header block being read (Limits::max_header_bytes), the first body bytes
-// (Limits::body_bytes) and at most Limits::max_pending_exchanges requests awaiting a response.
+// (Limits::body_bytes), at most Limits::max_pending_exchanges requests awaiting a response
+// and Limits::max_buffered_bytes of responses read before their request.
 #pragma once
 
 #include <cstdint>

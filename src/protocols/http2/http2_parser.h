@@ -11,6 +11,12 @@
 // dynamic table (static references and literals); other streams are reported (Skip with
 // their ids, exchanges with a note and without those headers), never with a header that
 // might be wrong. Bytes that are not HTTP/2 stop the parsing of that direction for good.
+//
+// The two directions are each in order, but not with each other: a response's record can come
+// before its request's (a client that writes and reads on different threads, e.g. Go). A
+// response HEADERS for a client stream not opened yet opens it; the request's HEADERS complete
+// it, or it is reported with "request not seen". Frames for streams already reported are
+// counted in a Skip, never dropped silently.
 #pragma once
 
 #include <cstdint>
