@@ -110,8 +110,15 @@ class TextSink final : public RecordSink {
       }
       b += '\n';
     }
-    for (int status : e.informational) fmt::format_to(std::back_inserter(b), "  < {}\n", status);
+    // HTTP/2's :authority is not among the header fields (HTTP/1's Host is).
+    if (e.stream && !e.authority.empty()) {
+      b += "  > :authority: ";
+      append_terminal_safe_field(b, e.authority);
+      b += '\n';
+    }
     append_message(b, "request", "> ", e.request);
+    // 1xx responses (100 Continue) answer the request's head: after it, before the final one.
+    for (int status : e.informational) fmt::format_to(std::back_inserter(b), "  < {}\n", status);
     if (e.status) append_message(b, "response", "< ", e.response);
     b += '\n';
     out_.record_done();
@@ -209,7 +216,7 @@ class TextSink final : public RecordSink {
       append_terminal_safe_field(b, m.body.encoding);
       b += "-encoded, shown as is";
     }
-    if (m.body.first_bytes.size() < m.body.len) {
+    if (!m.body.first_bytes.empty() && m.body.first_bytes.size() < m.body.len) {
       fmt::format_to(std::back_inserter(b), ", first {} shown", m.body.first_bytes.size());
     }
     b += m.body.first_bytes.empty() ? "\n" : ":\n";

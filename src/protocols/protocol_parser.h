@@ -28,6 +28,9 @@ class ProtocolParser {
   // Bytes of one side are missing (a pos gap, a lost or truncated record): `bytes` of them,
   // 0 when not known. The parser resyncs at the next boundary it can prove.
   virtual void gap(Side side, uint64_t bytes) = 0;
+  // The connection was joined in the middle (older than tlstap): neither side's place in its
+  // messages is known at first (called before any bytes).
+  virtual void joined_midstream() = 0;
   // The connection ended: report what is pending (a response that ends at close is complete).
   virtual void end(uint64_t ts_ns) = 0;
 };

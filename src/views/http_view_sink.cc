@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "conn/connection.h"
+#include "protocols/http2/frame.h"
 #include "redact/redact_exchange.h"
 
 namespace tlstap {
@@ -27,6 +28,13 @@ void HttpViewSink::data(const DataRecord& r) {
   if (!r.connection) return;
   ConnectionView* view = view_for(*r.connection);
   if (!view || view->state == ConnectionView::State::ignored) return;
+  if (view->state == ConnectionView::State::midstream_http2) {
+    view->not_decoded[index_of(r.direction)] += r.len;
+    view->pid = r.pid;
+    view->connection = r.connection;
+    view->last_ts_ns = r.ts_ns;
+    return;
+  }
   view->pid = r.pid;
   if (view->comm != r.comm) view->comm = std::string(r.comm);
   view->connection = r.connection;
@@ -148,10 +156,35 @@ bool HttpViewSink::detect(ConnectionView& view, const DataRecord* current) {
     not_http = verdict[0] == FirstBytes::not_http && verdict[1] == FirstBytes::not_http;
   }
   if (not_http) {
-    ignore(view);
+    if (is_midstream_http2(view, current)) {
+      leave_midstream_http2(view, current);
+    } else {
+      ignore(view);
+    }
     return true;
   }
   return false;
+}
+
+bool HttpViewSink::is_midstream_http2(const ConnectionView& view, const DataRecord* current) const {
+  // Which side sends requests must be known to say what was not decoded.
+  if (!view.connection->midstream || view.connection->role == Role::unknown) return false;
+  // Peers write whole frames per call: one record that is exactly plausible frames (lengths
+  // chaining to its last byte) is HTTP/2; other protocols' records almost never are.
+  auto whole_frames = [](std::string_view bytes, uint64_t len) {
+    return bytes.size() == len && http2::is_whole_frames(bytes, http2::kLargestMaxFrameSize);
+  };
+  for (const HeldRecord& h : view.held) {
+    if (h.pos != UINT64_MAX && whole_frames(h.bytes, h.len)) return true;
+  }
+  return current && whole_frames(current->data, current->len);
+}
+
+void HttpViewSink::leave_midstream_http2(ConnectionView& view, const DataRecord* current) {
+  for (const HeldRecord& h : view.held) view.not_decoded[index_of(h.direction)] += h.len;
+  if (current) view.not_decoded[index_of(current->direction)] += current->len;
+  ignore(view);
+  view.state = ConnectionView::State::midstream_http2;
 }
 
 void HttpViewSink::ignore(ConnectionView& view) {
@@ -205,13 +238,8 @@ void HttpViewSink::start_parser(ConnectionView& view, http::Protocol protocol, D
   counts_.connections_parsed++;
   view.state = ConnectionView::State::parsing;
   view.requests = requests;
-  if (view.connection->midstream) {
-    // Joined in the middle: neither side's place in its messages is known. Except HTTP/2's
-    // requests: the preface they start with is sent once, first, so it proves their start
-    // (the HTTP/2 parser finds the responses' frames again at a record of whole frames).
-    if (protocol != http::Protocol::http2) view.parser->gap(http::Side::requests, 0);
-    view.parser->gap(http::Side::responses, 0);
-  }
+  // Joined in the middle: the parser knows what that leaves unknown for its protocol.
+  if (view.connection->midstream) view.parser->joined_midstream();
   for (const HeldRecord& h : held) {
     if (h.pos == UINT64_MAX) {
       view.parser->gap(h.direction == requests ? http::Side::requests : http::Side::responses, 0);
@@ -249,6 +277,28 @@ void HttpViewSink::deliver(ConnectionView& view, Direction direction, uint64_t p
 
 void HttpViewSink::end(ConnectionView& view, uint64_t ts_ns) {
   if (view.state == ConnectionView::State::parsing && view.parser) view.parser->end(ts_ns);
+  if (view.state == ConnectionView::State::midstream_http2) {
+    // One skip per direction for the connection's life: said once, not per record.
+    Direction requests = view.connection->role == Role::client ? Direction::write : Direction::read;
+    for (Direction d : {Direction::write, Direction::read}) {
+      uint64_t bytes = view.not_decoded[index_of(d)];
+      if (bytes == 0) continue;
+      http::Skip skip;
+      skip.requests = d == requests;
+      skip.bytes = bytes;
+      skip.reason = "midstream http2: frames not decoded";
+      HttpSkipRecord record;
+      record.skip = &skip;
+      record.ts_ns = view.last_ts_ns ? view.last_ts_ns : ts_ns;
+      record.pid = view.pid;
+      record.comm = view.comm;
+      record.connection = view.connection;
+      record.direction = d;
+      counts_.skips++;
+      counts_.skipped_bytes += bytes;
+      next_.http_skip(record);
+    }
+  }
   view.parser.reset();
 }
 

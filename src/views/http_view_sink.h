@@ -64,7 +64,9 @@ class HttpViewSink final : public RecordSink {
     std::string bytes;
   };
   struct ConnectionView {
-    enum class State { detecting, parsing, ignored } state = State::detecting;
+    // midstream_http2: joined midstream, HTTP/2 by its frames; not decoded (no preface proves
+    // where frames start, no HPACK state), its bytes counted and said at the end.
+    enum class State { detecting, parsing, ignored, midstream_http2 } state = State::detecting;
     std::optional<Direction> requests;  // the direction that carries requests
     std::unique_ptr<http::ProtocolParser> parser;
     uint64_t next_pos[2] = {0, 0};
@@ -75,6 +77,7 @@ class HttpViewSink final : public RecordSink {
     std::string comm;
     const Connection* connection = nullptr;
     uint64_t last_ts_ns = 0;
+    uint64_t not_decoded[2] = {0, 0};  // midstream_http2: bytes per direction
   };
 
   ConnectionView* view_for(const Connection& connection);
@@ -82,6 +85,9 @@ class HttpViewSink final : public RecordSink {
   // true when decided (a parser was started and fed, or the connection is left alone).
   bool detect(ConnectionView& view, const DataRecord* current);
   void ignore(ConnectionView& view);
+  // A midstream connection whose records are whole HTTP/2 frames: left undecoded, said.
+  bool is_midstream_http2(const ConnectionView& view, const DataRecord* current) const;
+  void leave_midstream_http2(ConnectionView& view, const DataRecord* current);
   void start_parser(ConnectionView& view, http::Protocol protocol, Direction requests);
   void deliver(ConnectionView& view, Direction direction, uint64_t pos, uint64_t len,
                std::string_view bytes, uint64_t ts_ns);

@@ -298,6 +298,11 @@ h2_responses = H2_SETTINGS + H2_ACK + h2_frame(1, 4, 1, H2_OK) + h2_frame(0, 0, 
 write("fuzz_http2", "two_streams",
       h2_limits() + h2_op("requests", 0, h2_requests) + h2_op("responses", 0, h2_responses) +
       h2_op("requests", 3))
+# Go's net/http: stream 1's response read before the write record of its request HEADERS.
+write("fuzz_http2", "response_before_request",
+      h2_limits() + h2_op("requests", 0, h2_requests[:len(H2_PREFACE + H2_SETTINGS)]) +
+      h2_op("responses", 0, h2_responses) +
+      h2_op("requests", 0, h2_requests[len(H2_PREFACE + H2_SETTINGS):]) + h2_op("requests", 3))
 write("fuzz_http2", "continuation_and_reset",
       h2_limits() + h2_op("requests", 0, H2_PREFACE + H2_SETTINGS + h2_frame(1, 0, 1, H2_GET[:2]) +
                           h2_frame(9, 4, 1, H2_GET[2:]) + h2_frame(3, 0, 1, b"\0\0\0\x08")) +
@@ -400,6 +405,10 @@ write("fuzz_http1", "connect", http1_input(
 write("fuzz_http1", "gaps_and_truncation", http1_input(
     [(REQ, get + get), (4, (len(ok) + 20, ok[:20])), (3, 40), (RESP, b"tail\r\n" + ok),
      (2, 17), (REQ, get), (RESP, ok), (6, None)], body_bytes=8, shape=4))
+# Go's net/http: a response read (recorded) before the write record of its request.
+write("fuzz_http1", "response_before_request", http1_input(
+    [(RESP, ok), (REQ, get), (RESP, ok + b"HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n" +
+                              b"z" * 300), (REQ, get + get), (6, None)], body_bytes=16))
 write("fuzz_http1", "garbage", http1_input(
     [(REQ, b"\x16\x03\x01\x00junk\r\nmore\r\n" + get), (RESP, b"SSH-2.0\r\n" + ok)],
     header_units=1, pending=1))

@@ -168,6 +168,219 @@ TEST(Http1Parser, ByteByByteInterleaved) {
   check_conversation(h.got);
 }
 
+// A writer's record can reach tlstap after the read record of its answer (Go's net/http
+// writes and reads on different goroutines; a record is stamped when its call returns). Each
+// direction stays in order: responses are fed first up to every byte, then requests up to
+// every byte, then the rest: the pairs are those of the stream order, nothing skipped.
+TEST(Http1Parser, ResponsesReadBeforeTheirRequestsPairInStreamOrder) {
+  Harness whole;
+  whole.req(kRequests);
+  whole.resp(kResponses);
+  std::vector<std::string> expected;
+  for (const Exchange& e : whole.got.exchanges) expected.push_back(summary(e));
+  ASSERT_EQ(expected.size(), 4u);
+  for (size_t j = 0; j <= kResponses.size(); j++) {
+    for (size_t i = 0; i <= kRequests.size(); i += (j % 7 == 0 ? 1 : 13)) {
+      Harness h;
+      h.resp(std::string_view(kResponses).substr(0, j));
+      h.req(std::string_view(kRequests).substr(0, i));
+      h.resp(std::string_view(kResponses).substr(j));
+      h.req(std::string_view(kRequests).substr(i));
+      std::vector<std::string> got;
+      for (const Exchange& e : h.got.exchanges) got.push_back(summary(e));
+      ASSERT_EQ(got, expected) << "responses first up to " << j << ", requests up to " << i;
+      ASSERT_TRUE(h.got.skips.empty()) << j << " " << i;
+      ASSERT_EQ(h.parser.held_response_bytes(), 0u);
+    }
+  }
+}
+
+// The trial that found it: a Go client's GET, GET, GET, POST on one keep-alive connection,
+// each response read (record) before its request's write record.
+TEST(Http1Parser, GoClientEachResponseBeforeItsRequest) {
+  Harness h;
+  const std::string big(200000, 'b');
+  const std::string upload(3000, 'u');
+  const std::vector<std::pair<std::string, std::string>> conversation = {
+      {"GET /text.txt HTTP/1.1\r\nHost: h\r\n\r\n",
+       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\ntext1"},
+      {"GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n",
+       "HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + big},
+      {"GET /text.txt HTTP/1.1\r\nHost: h\r\n\r\n",
+       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\ntext2"},
+      {"POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 3000\r\n\r\n" + upload,
+       "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"},
+  };
+  uint64_t ts = 1;
+  for (const auto& [request, response] : conversation) {
+    h.resp(response, ts++);
+    EXPECT_GT(h.parser.held_response_bytes(), 0u);
+    h.req(request, ts++);
+  }
+  h.parser.end(ts);
+  ASSERT_EQ(h.got.exchanges.size(), 4u);
+  const char* paths[] = {"/text.txt", "/big.bin", "/text.txt", "/upload"};
+  const char* bodies[] = {"text1", "", "text2", "ok"};
+  for (size_t k = 0; k < 4; k++) {
+    const Exchange& e = h.got.exchanges[k];
+    EXPECT_EQ(e.path, paths[k]);
+    EXPECT_EQ(e.note, "") << k;
+    EXPECT_TRUE(e.request.complete && e.response.complete) << k;
+    if (k != 1) {
+      EXPECT_EQ(e.response.body.first_bytes, bodies[k]);
+    }
+  }
+  EXPECT_EQ(h.got.exchanges[1].response.body.len, big.size());
+  EXPECT_EQ(h.got.exchanges[3].request.body.len, upload.size());
+  EXPECT_EQ(h.got.exchanges[3].status, 201);
+  EXPECT_EQ(h.got.exchanges[0].response.first_ts_ns, 1u);  // its own record's time
+  EXPECT_EQ(h.got.exchanges[0].request.first_ts_ns, 2u);
+  EXPECT_TRUE(h.got.skips.empty());
+}
+
+TEST(Http1Parser, AResponseWhoseRequestNeverComesIsSkippedAtEnd) {
+  Harness h;
+  const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx";
+  h.resp(response);
+  EXPECT_TRUE(h.got.skips.empty());  // its request may still come
+  h.parser.end(0);
+  EXPECT_TRUE(h.got.exchanges.empty());
+  ASSERT_EQ(h.got.skips.size(), 1u);
+  EXPECT_EQ(h.got.skips[0].reason, "response without a request");
+  EXPECT_EQ(h.got.skipped(false), response.size());
+}
+
+TEST(Http1Parser, AResponseOverTheHoldLimitLeavesItsRequestUnpaired) {
+  Limits limits;
+  limits.max_buffered_bytes = 64;
+  Harness h(limits);
+  const std::string first =
+      "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'a');
+  h.resp(first);  // more than can be held: skipped; the next request read is its own
+  EXPECT_EQ(h.parser.held_response_bytes(), 0u);
+  h.req("GET /1 HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.exchanges[0].path, "/1");
+  EXPECT_FALSE(h.got.exchanges[0].status);
+  EXPECT_EQ(h.got.exchanges[0].note,
+            "no response paired: its response was read before it, over the hold limit");
+  EXPECT_EQ(h.got.skipped(false), first.size());
+  // Held, then over the limit in a later record: what was held is skipped too.
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n");
+  EXPECT_GT(h.parser.held_response_bytes(), 0u);
+  h.resp(std::string(30, 'c'));
+  h.req("GET /2 HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 2u);
+  EXPECT_EQ(h.got.exchanges[1].path, "/2");
+  EXPECT_FALSE(h.got.exchanges[1].status);
+  // Then pairing goes on, in order.
+  h.resp("HTTP/1.1 204 No Content\r\n\r\n");
+  h.req("GET /3 HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 3u);
+  EXPECT_EQ(h.got.exchanges[2].path, "/3");
+  EXPECT_EQ(h.got.exchanges[2].status, 204);
+}
+
+TEST(Http1Parser, AfterALossAResponseWithoutARequestIsNotHeld) {
+  Harness h;
+  h.req("GET /1 HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1");
+  h.parser.gap(Side::requests, 0);  // a whole request may be in here: order proves nothing
+  const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2";
+  h.resp(response);
+  EXPECT_EQ(h.parser.held_response_bytes(), 0u);
+  EXPECT_EQ(h.got.skipped(false), response.size());
+}
+
+TEST(Http1Parser, AHeldResponseIsSkippedWhenALossFollows) {
+  Harness h;
+  const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1";
+  h.resp(response);
+  h.parser.gap(Side::requests, 50);  // its request may have been in the lost bytes
+  EXPECT_EQ(h.parser.held_response_bytes(), 0u);
+  EXPECT_EQ(h.got.skipped(false), response.size());
+  // /2 may be the request that response answered (or it was lost): not paired.
+  h.req("GET /2 HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_FALSE(h.got.exchanges[0].status);
+  EXPECT_EQ(h.got.exchanges[0].note,
+            "no response paired: its response was read before it, then bytes were lost");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2");  // /2's: nobody awaits it
+  h.req("GET /3 HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n3");
+  ASSERT_EQ(h.got.exchanges.size(), 2u);
+  EXPECT_EQ(h.got.exchanges[1].path, "/3");
+  EXPECT_EQ(h.got.exchanges[1].response.body.first_bytes, "3");
+}
+
+// A response larger than the hold limit read before its request: its body beyond the bytes
+// shown is counted, not held, so it still pairs (the Go client's GET of a large file).
+TEST(Http1Parser, ALargeResponseReadBeforeItsRequestIsCountedNotHeld) {
+  Harness h;
+  const std::string body(3 << 20, 'z');
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 3145728\r\n\r\n";
+  const std::string next = "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno";
+  for (size_t at = 0; at < body.size(); at += 16384) {
+    h.resp((at == 0 ? head : "") + body.substr(at, 16384), 1);
+    ASSERT_TRUE(h.got.skips.empty()) << at;
+  }
+  EXPECT_LE(h.parser.held_response_bytes(), head.size() + Limits{}.body_bytes);
+  h.req("GET /big.bin HTTP/1.1\r\n\r\n", 2);
+  h.resp(next, 3);  // /next's response, read before its request too
+  h.req("GET /next HTTP/1.1\r\n\r\n", 4);
+  ASSERT_EQ(h.got.exchanges.size(), 2u);
+  EXPECT_EQ(h.got.exchanges[0].path, "/big.bin");
+  EXPECT_EQ(h.got.exchanges[0].status, 200);
+  EXPECT_EQ(h.got.exchanges[0].response.body.len, body.size());
+  EXPECT_TRUE(h.got.exchanges[0].response.body.first_bytes == body.substr(0, Limits{}.body_bytes));
+  EXPECT_TRUE(h.got.exchanges[0].response.complete);
+  EXPECT_EQ(h.got.exchanges[0].note, "");
+  EXPECT_EQ(h.got.exchanges[1].path, "/next");
+  EXPECT_EQ(h.got.exchanges[1].status, 404);
+  EXPECT_EQ(h.got.exchanges[1].response.body.first_bytes, "no");
+  EXPECT_TRUE(h.got.skips.empty());
+}
+
+// What was held was framed as if the request were not HEAD. A HEAD's response has no body:
+// the bytes counted as its body were the next response's, and are lost: said, never paired.
+TEST(Http1Parser, AHeldResponseToHeadFramedAsABodyIsAGap) {
+  Limits limits;
+  limits.body_bytes = 4;
+  Harness h(limits);
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 60\r\n\r\n");         // HEAD's
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n12345678");  // the next one's
+  h.req("HEAD /h HTTP/1.1\r\n\r\n");
+  ASSERT_GE(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.exchanges[0].path, "/h");
+  EXPECT_EQ(h.got.exchanges[0].status, 200);
+  EXPECT_EQ(h.got.exchanges[0].response.body.len, 0u);
+  h.req("GET /g HTTP/1.1\r\n\r\n");
+  h.parser.end(0);
+  ASSERT_EQ(h.got.exchanges.size(), 2u);
+  EXPECT_EQ(h.got.exchanges[1].path, "/g");
+  EXPECT_FALSE(h.got.exchanges[1].status);  // its response was partly elided: not paired
+  EXPECT_GT(h.got.skipped(false), 0u);
+}
+
+TEST(Http1Parser, MidstreamFirstRequestSaysTheJoinNotALoss) {
+  Harness h;
+  h.parser.joined_midstream();
+  h.req("GET /1 HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 1u);
+  EXPECT_EQ(h.got.exchanges[0].note,
+            "no response paired: the connection was joined midstream before it");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  h.req("GET /2 HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 2u);
+  EXPECT_EQ(h.got.exchanges[1].status, 201);
+  h.parser.gap(Side::responses, 0);
+  h.req("GET /3 HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 3u);
+  EXPECT_EQ(h.got.exchanges[2].note,
+            "no response paired: bytes were lost on the response side before it");
+}
+
 TEST(Http1Parser, PipelinedRequestsPairInOrder) {
   Harness h;
   h.req(
@@ -436,6 +649,28 @@ TEST(Http1Parser, TooManyPendingRequestsAreReportedUnpaired) {
   EXPECT_EQ(h.got.exchanges[1].response.body.first_bytes, "1");
   EXPECT_EQ(h.got.exchanges[2].response.body.first_bytes, "2");
   EXPECT_GT(h.got.skipped(false), 0u);  // /3's response: skipped, never paired with another
+  EXPECT_EQ(h.parser.held_response_bytes(), 0u);
+  // Not held for /4 either: /3's response was due.
+  h.req("GET /4 HTTP/1.1\r\n\r\n");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n4");
+  ASSERT_EQ(h.got.exchanges.size(), 4u);
+  EXPECT_EQ(h.got.exchanges[3].path, "/4");
+  EXPECT_EQ(h.got.exchanges[3].response.body.first_bytes, "4");
+}
+
+TEST(Http1Parser, UnpairedRequestsResponseReadFirstIsNotGivenToTheNext) {
+  Limits limits;
+  limits.max_pending_exchanges = 1;
+  Harness h(limits);
+  h.req("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");  // /2: too many awaiting
+  h.resp(
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2");
+  h.resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n3");  // read before /3's record
+  h.req("GET /3 HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(h.got.exchanges.size(), 3u);
+  EXPECT_EQ(h.got.exchanges[1].response.body.first_bytes, "1");
+  EXPECT_EQ(h.got.exchanges[2].path, "/3");
+  EXPECT_EQ(h.got.exchanges[2].response.body.first_bytes, "3");
 }
 
 TEST(Http1Parser, MalformedFramingIsSaid) {

@@ -131,6 +131,103 @@ TEST(Http2Parser, SplitAtEveryByte) {
   expect_simple_get(got.exchanges[0]);
 }
 
+// A request's record can reach tlstap after the read record of its response (Go writes and
+// reads on different goroutines; a record is stamped when its call returns). Each direction
+// stays in order: the responses fed first up to every byte, then the requests up to every
+// byte, then the rest: the same exchange, nothing dropped.
+TEST(Http2Parser, ResponseReadBeforeItsRequestIsKept) {
+  Conversation c = simple_get();
+  // The requests' preface and SETTINGS are long read before (sent at connection start).
+  size_t opening = test::kPreface.size() + test::settings().size() + test::settings_ack().size();
+  std::string_view requests = std::string_view(c.requests).substr(opening);
+  for (size_t j = 0; j <= c.responses.size(); j++) {
+    for (size_t i = 0; i <= requests.size(); i++) {
+      Collected got;
+      Http2Parser parser({}, collect(got));
+      parser.feed(Side::requests, std::string_view(c.requests).substr(0, opening), 1);
+      parser.feed(Side::responses, std::string_view(c.responses).substr(0, j), 2);
+      parser.feed(Side::requests, requests.substr(0, i), 3);
+      parser.feed(Side::responses, std::string_view(c.responses).substr(j), 4);
+      parser.feed(Side::requests, requests.substr(i), 5);
+      ASSERT_EQ(got.exchanges.size(), 1u) << j << " " << i;
+      expect_simple_get(got.exchanges[0]);
+      ASSERT_TRUE(got.skips.empty()) << j << " " << i;
+      ASSERT_EQ(parser.open_streams(), 0u);
+    }
+  }
+}
+
+// The trial that found it: Go's client, stream 3's response HEADERS and DATA read before the
+// write record of its request HEADERS.
+TEST(Http2Parser, GoClientSecondStreamAnsweredBeforeItsRequestRecord) {
+  Conversation c = simple_get();
+  Fields big_request = kGetRequest;
+  big_request[3].second = "/big.bin";
+  std::string request3 = test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 3,
+                                     c.client_hpack.encode(big_request));
+  std::string response3 =
+      test::frame(test::HEADERS, test::END_HEADERS, 3,
+                  c.server_hpack.encode({{":status", "200"}, {"content-length", "5"}})) +
+      test::frame(test::DATA, test::END_STREAM, 3, "bytes");
+  Collected got;
+  Http2Parser parser({}, collect(got));
+  parser.feed(Side::requests, c.requests, 1);
+  parser.feed(Side::responses, c.responses, 2);
+  parser.feed(Side::responses, response3, 3);
+  EXPECT_EQ(parser.open_streams(), 1u);
+  parser.feed(Side::requests, request3, 4);
+  ASSERT_EQ(got.exchanges.size(), 2u);
+  const http::Exchange& e = got.exchanges[1];
+  EXPECT_EQ(e.stream, 3u);
+  EXPECT_EQ(e.path, "/big.bin");
+  EXPECT_EQ(e.status, 200);
+  EXPECT_EQ(fields(e.response.headers), Fields({{"content-length", "5"}}));
+  EXPECT_EQ(e.response.body.first_bytes, "bytes");
+  EXPECT_EQ(e.request.first_ts_ns, 4u);
+  EXPECT_EQ(e.response.first_ts_ns, 3u);
+  EXPECT_EQ(e.note, "");
+  EXPECT_TRUE(got.skips.empty());
+}
+
+TEST(Http2Parser, ResponseWhoseRequestNeverComesIsReportedWithANote) {
+  Conversation c;
+  c.responses += test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 5,
+                             c.server_hpack.encode({{":status", "204"}}));
+  Collected got;
+  Http2Parser parser({}, collect(got));
+  parser.feed(Side::requests, c.requests, 1);
+  parser.feed(Side::responses, c.responses, 2);
+  EXPECT_TRUE(got.exchanges.empty());  // the request may still come
+  parser.end(3);
+  ASSERT_EQ(got.exchanges.size(), 1u);
+  EXPECT_EQ(got.exchanges[0].stream, 5u);
+  EXPECT_EQ(got.exchanges[0].status, 204);
+  EXPECT_TRUE(got.exchanges[0].method.empty());
+  EXPECT_EQ(got.exchanges[0].note, "connection closed, request not seen");
+}
+
+TEST(Http2Parser, FramesForAStreamAlreadyReportedAreSaid) {
+  Conversation c;
+  c.requests += test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 1,
+                            c.client_hpack.encode(kGetRequest));
+  c.requests += test::frame(test::RST_STREAM, 0, 1, test::be32(8));  // CANCEL
+  std::string late =
+      test::frame(test::HEADERS, test::END_HEADERS, 1, c.server_hpack.encode({{":status", "200"}}));
+  std::string late_data = test::frame(test::DATA, test::END_STREAM, 1, "abc");
+  Collected got;
+  Http2Parser parser({}, collect(got));
+  parser.feed(Side::requests, c.requests, 1);
+  parser.feed(Side::responses, c.responses + late + late_data, 2);
+  parser.end(3);
+  ASSERT_EQ(got.exchanges.size(), 1u);
+  EXPECT_EQ(got.exchanges[0].note, "stream reset");
+  ASSERT_EQ(got.skips.size(), 2u);
+  EXPECT_EQ(got.skips[0].reason, "headers for a stream already reported");
+  EXPECT_EQ(got.skips[0].bytes, late.size() - 9);
+  EXPECT_EQ(got.skips[1].reason, "data for a stream not open");
+  EXPECT_EQ(got.skips[1].bytes, 3u);
+}
+
 TEST(Http2Parser, ContinuationFrames) {
   Conversation c;
   std::string block = c.client_hpack.encode(kGetRequest);

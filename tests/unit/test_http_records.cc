@@ -133,6 +133,32 @@ TEST(HttpRecords, JsonGrpcAndStreamFields) {
   EXPECT_EQ(object.at("grpc_resp_messages"), 0);
 }
 
+// --body-bytes 0: the body's size is said, nothing about bytes shown; HTTP/2's :authority
+// is shown with the request (HTTP/1's Host is a header field).
+TEST(HttpRecords, TextBodyBytesZeroAndHttp2Authority) {
+  Connection connection = client_connection();
+  http::Exchange e;
+  e.version = "2";
+  e.stream = 1;
+  e.method = "GET";
+  e.authority = "example.org:8443";
+  e.path = "/text.txt";
+  e.status = 200;
+  e.request.headers = {{"accept", "*/*"}};
+  e.response.body.len = 12;
+  std::string out = encode(OutputFormat::text, [&](RecordSink& sink) {
+    sink.http(HttpRecord{&e, 6, 812, "curl", &connection});
+  });
+  std::istringstream in(out);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_GE(lines.size(), 5u) << out;
+  EXPECT_EQ(lines[1], "  > :authority: example.org:8443");
+  EXPECT_EQ(lines[2], "  > accept: */*");
+  EXPECT_EQ(lines[3], "  request body: 0 bytes");
+  EXPECT_EQ(lines[4], "  response body: 12 bytes");
+}
+
 TEST(HttpRecords, JsonSkip) {
   Connection connection = client_connection();
   http::Skip skip{false, 42, "response without a request", {}};
@@ -161,12 +187,12 @@ TEST(HttpRecords, TextBlockIsReadableAndTerminalSafe) {
             " curl[812] 127.0.0.1:39692 -> 127.0.0.1:8443 client HTTP/1.1 POST /api/orders -> "
             "201 Created 12.400 ms")
       << out;
-  EXPECT_EQ(lines[1], "  < 100");
-  EXPECT_EQ(lines[2], "  > Host: shop.example");
-  EXPECT_EQ(lines[4], "  > X-Tag: b\"\\n");
-  EXPECT_EQ(lines[5], "  > X-Evil: \\x1b[2J");
-  EXPECT_EQ(lines[6], "  request body: 5000 bytes, first 9 shown:");
-  EXPECT_EQ(lines[7], "\\x00\\x01{\"item\"");
+  EXPECT_EQ(lines[1], "  > Host: shop.example");
+  EXPECT_EQ(lines[3], "  > X-Tag: b\"\\n");
+  EXPECT_EQ(lines[4], "  > X-Evil: \\x1b[2J");
+  EXPECT_EQ(lines[5], "  request body: 5000 bytes, first 9 shown:");
+  EXPECT_EQ(lines[6], "\\x00\\x01{\"item\"");
+  EXPECT_EQ(lines[7], "  < 100");  // the 100 Continue answers the request's head
   EXPECT_EQ(lines[8], "  < Content-Encoding: gzip");
   EXPECT_EQ(lines[9], "  response body: 3 bytes, gzip-encoded, shown as is:");
   EXPECT_EQ(lines[10], "\\x1f\\x8b\\x08");

@@ -179,5 +179,85 @@ TEST(HttpViewHttp2, MidstreamConnectionStartingWithThePreface) {
   EXPECT_EQ(got.exchanges[0].status, 204);
 }
 
+// Joined midstream, HTTP/2: not decoded (no preface proves where frames start), but said:
+// one http_skip per direction at close, with all its bytes, counted in the summary.
+TEST(HttpViewHttp2, MidstreamHttp2IsSaidOncePerDirection) {
+  Captured got;
+  CapturingSink sink(got);
+  HttpViewSink view(sink, {});
+  Connection conn;
+  conn.id = "c4";
+  conn.role = Role::client;
+  conn.midstream = true;
+  Peer peer{view, conn};
+  test::HpackEncoder client_hpack, server_hpack;
+  std::string request = test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 7,
+                                    client_hpack.encode(kRequest));
+  std::string response =
+      test::frame(test::HEADERS, test::END_HEADERS, 7, server_hpack.encode({{":status", "200"}})) +
+      test::frame(test::DATA, test::END_STREAM, 7, "body");
+  std::string window = test::frame(test::WINDOW_UPDATE, 0, 0, test::be32(1000));
+  peer.send(Direction::write, request);
+  peer.send(Direction::read, response);
+  peer.send(Direction::write, window);
+  peer.send(Direction::read, "tail of a frame");  // any bytes after: counted, not parsed
+  EXPECT_TRUE(got.skips.empty());                 // said once, at the end
+  CloseRecord close;
+  close.ts_ns = 9000;
+  close.connection = &conn;
+  view.close(close);
+  EXPECT_TRUE(got.exchanges.empty());
+  ASSERT_EQ(got.skips.size(), 2u);
+  EXPECT_EQ(got.skip_directions, (std::vector<Direction>{Direction::write, Direction::read}));
+  EXPECT_TRUE(got.skips[0].requests);
+  EXPECT_EQ(got.skips[0].bytes, request.size() + window.size());
+  EXPECT_FALSE(got.skips[1].requests);
+  EXPECT_EQ(got.skips[1].bytes, response.size() + std::string("tail of a frame").size());
+  EXPECT_EQ(got.skips[0].reason, "midstream http2: frames not decoded");
+  EXPECT_EQ(view.counts().skipped_bytes, request.size() + window.size() + response.size() + 15);
+}
+
+TEST(HttpViewHttp2, MidstreamNotHttpSaysNothing) {
+  Captured got;
+  CapturingSink sink(got);
+  HttpViewSink view(sink, {});
+  Connection conn;
+  conn.id = "c5";
+  conn.role = Role::client;
+  conn.midstream = true;
+  Peer peer{view, conn};
+  peer.send(Direction::write, "EHLO mail.example.com\r\n");
+  view.finish(9000);
+  EXPECT_TRUE(got.skips.empty());
+  EXPECT_EQ(view.counts().skipped_bytes, 0u);
+}
+
+// Go's client: stream 3's response read records reach the view before the write record of
+// its request HEADERS. The exchange is whole.
+TEST(HttpViewHttp2, ResponseRecordBeforeItsRequestRecord) {
+  Captured got;
+  CapturingSink sink(got);
+  HttpViewSink view(sink, {});
+  Connection conn;
+  conn.id = "c6";
+  conn.role = Role::client;
+  Peer peer{view, conn};
+  test::HpackEncoder client_hpack, server_hpack;
+  peer.send(Direction::write, std::string(test::kPreface) + test::settings());
+  peer.send(Direction::read, test::settings() + test::settings_ack());
+  peer.send(Direction::read, test::frame(test::HEADERS, test::END_HEADERS, 3,
+                                         server_hpack.encode({{":status", "200"}})));
+  peer.send(Direction::read, test::frame(test::DATA, test::END_STREAM, 3, "big"));
+  peer.send(Direction::write, test::frame(test::HEADERS, test::END_HEADERS | test::END_STREAM, 3,
+                                          client_hpack.encode(kRequest)));
+  ASSERT_EQ(got.exchanges.size(), 1u);
+  EXPECT_EQ(got.exchanges[0].stream, 3u);
+  EXPECT_EQ(got.exchanges[0].path, "/a");
+  EXPECT_EQ(got.exchanges[0].status, 200);
+  EXPECT_EQ(got.exchanges[0].response.body.first_bytes, "big");
+  EXPECT_EQ(got.exchanges[0].note, "");
+  EXPECT_TRUE(got.skips.empty());
+}
+
 }  // namespace
 }  // namespace tlstap

@@ -146,6 +146,41 @@ TEST(HttpViewSink, MidstreamConnectionPairsOnlyOnceTheResponseSideIsFound) {
   EXPECT_EQ(h.seen.exchanges[1].response.body.first_bytes, "2");
 }
 
+// Go's net/http: each response's read record reaches the view before its request's write
+// record (written and read on different goroutines, stamped at return). Pairs stay right.
+TEST(HttpViewSink, ResponseRecordsBeforeTheirRequestRecordsPairInStreamOrder) {
+  ViewHarness h;
+  h.send(Direction::read, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1", 1);
+  h.send(Direction::write, "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n", 2);
+  h.send(Direction::read, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 3);
+  h.send(Direction::read, "22222", 4);
+  h.send(Direction::write, "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n", 5);
+  h.send(Direction::write, "POST /3 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n", 6);
+  h.send(Direction::read, "HTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\n3", 7);
+  h.send(Direction::write, "up", 8);
+  h.close(9);
+  ASSERT_EQ(h.seen.exchanges.size(), 3u);
+  EXPECT_EQ(h.seen.exchanges[0].path, "/1");
+  EXPECT_EQ(h.seen.exchanges[0].response.body.first_bytes, "1");
+  EXPECT_EQ(h.seen.exchanges[1].path, "/2");
+  EXPECT_EQ(h.seen.exchanges[1].response.body.first_bytes, "22222");
+  EXPECT_EQ(h.seen.exchanges[2].path, "/3");
+  EXPECT_EQ(h.seen.exchanges[2].status, 201);
+  EXPECT_EQ(h.seen.exchanges[2].request.body.first_bytes, "up");
+  for (const http::Exchange& e : h.seen.exchanges) EXPECT_EQ(e.note, "") << e.path;
+  EXPECT_TRUE(h.seen.skips.empty());
+}
+
+TEST(HttpViewSink, MidstreamFirstRequestNoteSaysTheJoin) {
+  ViewHarness h;
+  h.connection.midstream = true;
+  h.send(Direction::write, "GET /1 HTTP/1.1\r\n\r\n", 1);
+  h.close(2);
+  ASSERT_EQ(h.seen.exchanges.size(), 1u);
+  EXPECT_EQ(h.seen.exchanges[0].note,
+            "no response paired: the connection was joined midstream before it");
+}
+
 TEST(HttpViewSink, LargeUndecidedRecordsAreNotHeld) {
   ViewHarness h(false, Role::unknown);
   h.send(Direction::read, std::string(100000, '\x17'), 1);  // not HTTP; the other side silent

@@ -43,7 +43,8 @@ Http1Parser::Http1Parser(const Limits& limits, ParserEvents events)
     : limits_(limits), events_(std::move(events)) {}
 
 size_t Http1Parser::buffered_bytes() const {
-  return requests_.buf.capacity() + responses_.buf.capacity() + tunnel_held_.capacity();
+  return requests_.buf.capacity() + responses_.buf.capacity() + tunnel_held_.capacity() +
+         early_responses_bytes_;
 }
 
 void Http1Parser::feed(Side side, std::string_view bytes, uint64_t ts_ns) {
@@ -57,6 +58,152 @@ void Http1Parser::feed(Side side, std::string_view bytes, uint64_t ts_ns) {
     half(side).at_call_start = false;  // only a resync that is the feed's first step uses it
   }
   if (tunnel_refused_) release_tunnel_wait();
+  if (!early_responses_.empty() && answered_ < pending_.size()) release_early_responses();
+}
+
+bool Http1Parser::hold_early_response(std::string_view& input, uint64_t ts) {
+  if (!order_proven_ || flushing_early_responses_ || answered_ < pending_.size() ||
+      unpaired_answers_due_ > 0) {
+    return false;
+  }
+  append_held(input, ts);
+  input = {};
+  if (early_responses_bytes_ > limits_.max_buffered_bytes) {
+    // Over the limit: what is held is read now, as responses without a request (each makes
+    // the next request read be reported without one).
+    std::deque<HeldBytes> held = std::move(early_responses_);
+    clear_held();
+    flushing_early_responses_ = true;
+    replay_held(std::move(held));
+    flushing_early_responses_ = false;
+  }
+  return true;
+}
+
+void Http1Parser::append_held(std::string_view input, uint64_t ts) {
+  HeldScan& scan = held_scan_;
+  auto keep = [&](std::string_view bytes) {
+    if (bytes.empty()) return;
+    if (!early_responses_.empty() && early_responses_.back().ts_ns == ts &&
+        early_responses_.back().elided == 0) {
+      early_responses_.back().bytes.append(bytes);
+    } else {
+      early_responses_.push_back({std::string(bytes), ts});
+    }
+    early_responses_bytes_ += bytes.size();
+  };
+  while (!input.empty()) {
+    switch (scan.state) {
+      case HeldScan::State::head: {
+        if (scan.head.empty()) scan.responses++;
+        size_t old = scan.head.size();
+        size_t room = limits_.max_header_bytes + 1 - std::min(old, limits_.max_header_bytes);
+        scan.head.append(input.substr(0, room));
+        size_t end = find_block_end(scan.head, old >= 2 ? old - 2 : 0);
+        if (end == std::string::npos) {
+          if (scan.head.size() > limits_.max_header_bytes) scan.state = HeldScan::State::opaque;
+          keep(input.substr(0, std::min(input.size(), room)));
+          input.remove_prefix(std::min(input.size(), room));
+          break;
+        }
+        keep(input.substr(0, end - old));
+        input.remove_prefix(end - old);
+        scan.head.resize(end);
+        // The framing as it would be for any method but HEAD (and CONNECT).
+        size_t nl = scan.head.find('\n');
+        std::optional<h1::StatusLine> line =
+            h1::parse_status_line(without_line_ending(std::string_view(scan.head).substr(0, nl)));
+        Headers headers;
+        scan.state = HeldScan::State::opaque;
+        if (line && h1::parse_header_lines(std::string_view(scan.head).substr(nl + 1), headers)) {
+          int status = line->status;
+          h1::ContentLength length = h1::content_length(headers);
+          if ((status >= 100 && status < 200 && status != 101) || status == 204 || status == 304) {
+            scan.state = HeldScan::State::head;
+          } else if (status != 101 && h1::last_transfer_coding(headers).empty() && length.valid &&
+                     length.length) {
+            scan.state = *length.length > 0 ? HeldScan::State::body : HeldScan::State::head;
+            scan.remaining = *length.length;
+            scan.kept = 0;
+          }
+        }
+        scan.head.clear();
+        break;
+      }
+      case HeldScan::State::body: {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(scan.remaining, input.size()));
+        size_t kept = static_cast<size_t>(std::min<uint64_t>(
+            n, limits_.body_bytes - std::min<uint64_t>(scan.kept, limits_.body_bytes)));
+        keep(input.substr(0, kept));
+        scan.kept += kept;
+        input.remove_prefix(kept);
+        append_held_elided(n - kept, ts);
+        input.remove_prefix(n - kept);
+        break;
+      }
+      case HeldScan::State::opaque:
+        keep(input);
+        input = {};
+        break;
+    }
+  }
+}
+
+void Http1Parser::append_held_elided(uint64_t bytes, uint64_t ts) {
+  if (bytes == 0) return;
+  if (early_responses_.empty()) early_responses_.push_back({std::string(), ts});
+  early_responses_.back().elided += bytes;
+  HeldScan& scan = held_scan_;
+  scan.remaining -= std::min(scan.remaining, bytes);
+  if (scan.remaining == 0) scan.state = HeldScan::State::head;
+}
+
+void Http1Parser::release_early_responses() {
+  std::deque<HeldBytes> held = std::move(early_responses_);
+  clear_held();
+  replay_held(std::move(held));
+}
+
+void Http1Parser::replay_held(std::deque<HeldBytes> held) {
+  // Read in order; a later response with no request awaiting it is held again.
+  for (HeldBytes& b : held) {
+    if (!b.bytes.empty()) feed(Side::responses, b.bytes, b.ts_ns);
+    if (b.elided == 0) continue;
+    Half& h = responses_;
+    if (!early_responses_.empty()) {
+      append_held_elided(b.elided, b.ts_ns);  // held again: still inside that body
+    } else if (h.phase == Phase::body_length && h.remaining >= b.elided) {
+      // The body the held bytes were framed for: counted, as if read.
+      if (h.message) h.message->body.len += b.elided;
+      h.remaining -= b.elided;
+      h.message_bytes += b.elided;
+      if (h.remaining == 0) message_done(Side::responses, b.ts_ns);
+    } else {
+      gap(Side::responses, b.elided);  // framed otherwise (a HEAD's response): bytes lost
+    }
+  }
+}
+
+void Http1Parser::clear_held() {
+  early_responses_.clear();
+  early_responses_bytes_ = 0;
+  held_scan_ = HeldScan{};
+}
+
+void Http1Parser::lose_order_proof() {
+  order_proven_ = false;
+  if (early_responses_.empty()) return;
+  // Whether their requests are still to come is no longer known: not paired, and the next
+  // requests read (as many as responses were held) are reported without one, in case they
+  // are theirs.
+  uint64_t bytes = early_responses_bytes_;
+  for (const HeldBytes& b : early_responses_) bytes += b.elided;
+  requests_owed_no_response_ += std::max<size_t>(held_scan_.responses, 1);
+  owed_note_ = "no response paired: its response was read before it, then bytes were lost";
+  responses_.skipped += bytes;
+  if (responses_.skip_reason.empty()) responses_.skip_reason = "response without a request";
+  report_skip(Side::responses);
+  clear_held();
 }
 
 void Http1Parser::step(Side side, std::string_view& input, std::string& carry, uint64_t ts) {
@@ -109,6 +256,8 @@ void Http1Parser::step(Side side, std::string_view& input, std::string& carry, u
 
 void Http1Parser::head_step(Side side, std::string_view& input, std::string& carry, uint64_t ts) {
   Half& h = half(side);
+  // A response with no request awaiting it yet waits for the request's bytes.
+  if (side == Side::responses && !h.message_started && hold_early_response(input, ts)) return;
   if (!h.message_started) {
     // Empty lines before a start line are allowed (RFC 9112 section 2.2).
     while (!input.empty() && h.buf.empty() && (input[0] == '\r' || input[0] == '\n')) {
@@ -284,7 +433,10 @@ void Http1Parser::resync_step(Side side, std::string_view& input, std::string& c
       h.call_start = std::string::npos;
       h.phase = Phase::head;
       h.message_started = false;
-      if (side == Side::responses) responses_in_sync_ = true;
+      if (side == Side::responses) {
+        responses_in_sync_ = true;
+        joined_midstream_unsynced_ = false;
+      }
       return;
     }
     if (v == h1::Verdict::maybe) {
@@ -319,15 +471,23 @@ void Http1Parser::on_request_head(std::string_view start_line, Headers headers, 
       e.method == "CONNECT" || h1::find_header(e.request.headers, "upgrade") != nullptr;
 
   std::string_view unpaired;
-  if (!responses_in_sync_) {
-    unpaired = "no response paired: bytes were lost on the response side before it";
+  bool answer_due = false;  // its response is still to come (and will be skipped)
+  if (requests_owed_no_response_ > 0) {
+    requests_owed_no_response_--;
+    unpaired = owed_note_;
+  } else if (!responses_in_sync_) {
+    unpaired = joined_midstream_unsynced_
+                   ? "no response paired: the connection was joined midstream before it"
+                   : "no response paired: bytes were lost on the response side before it";
   } else if (pending_.size() >= limits_.max_pending_exchanges) {
     unpaired = "no response paired: too many requests awaiting a response";
+    answer_due = true;
   }
   if (unpaired.empty()) {
     pending_.push_back(std::move(p));
     current_request_ = &pending_.back();
   } else {
+    if (answer_due && order_proven_) unpaired_answers_due_++;
     unpaired_request_.emplace(std::move(p));
     unpaired_request_->exchange.note = unpaired;
     unpaired_request_->response_done = true;
@@ -360,6 +520,17 @@ void Http1Parser::on_response_head(std::string_view start_line, Headers headers,
     }
     h.message_started = false;
     return;
+  }
+  if (!target && order_proven_) {
+    // Order is proven, so this response's request is in the stream: one reported unpaired,
+    // or one not read yet (the response was over the hold limit): that one owes a response.
+    if (unpaired_answers_due_ > 0) {
+      unpaired_answers_due_--;
+    } else {
+      requests_owed_no_response_++;
+      owed_note_ = "no response paired: its response was read before it, over the hold limit";
+      h.skip_reason = "response read before its request, over the hold limit";
+    }
   }
   if (target) {
     Exchange& e = target->exchange;
@@ -546,6 +717,7 @@ void Http1Parser::malformed(Side side, std::string_view note) {
 }
 
 void Http1Parser::begin_resync(Side side, std::string_view reason, bool first_byte_may_start) {
+  lose_order_proof();
   Half& h = half(side);
   if (h.skip_reason != reason) {
     report_skip(side);
@@ -635,6 +807,8 @@ void Http1Parser::emit(Exchange& exchange) {
 
 void Http1Parser::gap(Side side, uint64_t bytes) {
   if (ended_) return;
+  joined_midstream_unsynced_ = false;  // a loss after the join is a loss
+  lose_order_proof();
   Half& h = half(side);
   if (h.phase == Phase::stopped) {
     h.ignored += bytes;
@@ -659,6 +833,12 @@ void Http1Parser::gap(Side side, uint64_t bytes) {
   if (tunnel_refused_) release_tunnel_wait();
 }
 
+void Http1Parser::joined_midstream() {
+  gap(Side::requests, 0);
+  gap(Side::responses, 0);
+  joined_midstream_unsynced_ = true;  // until the response side finds a status line
+}
+
 void Http1Parser::resume_requests_after_lost_answer() {
   // A CONNECT or Upgrade whose answer was lost: whether a tunnel followed is not known. The
   // request side goes on, resyncing: tunnel bytes are not start lines and are skipped.
@@ -670,6 +850,15 @@ void Http1Parser::resume_requests_after_lost_answer() {
 
 void Http1Parser::end(uint64_t ts_ns) {
   if (ended_) return;
+  if (!early_responses_.empty()) {
+    // Their requests never came.
+    report_skip(Side::responses);
+    responses_.skipped += early_responses_bytes_;
+    for (const HeldBytes& b : early_responses_) responses_.skipped += b.elided;
+    responses_.skip_reason = "response without a request";
+    report_skip(Side::responses);
+    clear_held();
+  }
   if (responses_.phase == Phase::body_until_close && responses_.message_started) {
     message_done(Side::responses, responses_.last_ts ? responses_.last_ts : ts_ns);
   }

@@ -12,13 +12,25 @@
 //   - a gap on the response side drops every request awaiting a response (each is reported
 //     with a note, without a response), and requests that start before the response side
 //     has found its next status line are reported unpaired too;
-//   - a response that starts while no request awaits one is skipped (reported as a Skip).
+//   - a response that starts while no request awaits one waits for it: a writer's record can
+//     reach tlstap after the read record of its answer (Go's net/http writes and reads on
+//     different goroutines; a record is stamped when its call returns). Each direction is in
+//     order, only their interleaving is not, so the response's bytes are held (up to
+//     Limits::max_buffered_bytes; a Content-Length body beyond its first Limits::body_bytes
+//     is counted, not held) and parsed once the next request's head has been read. This
+//     holds only while both directions are whole from their start: after a gap (or on a
+//     connection joined midstream) a response with no request awaiting it may answer a
+//     request already reported, so it is skipped (reported as a Skip), and responses held
+//     when a gap comes leave as many next requests unpaired. A held response whose request
+//     never comes is skipped at end; one over the hold limit is skipped at once and the next
+//     request read is reported without a response (it was that request's).
 // This is exact for clients that wait for a response before the next request (all common
 // ones); a pipelining client that loses a whole request in a gap could still see a later
 // response paired with the wrong request, which no byte in the stream can rule out.
 //
 // Memory: the header block being read (Limits::max_header_bytes), the first body bytes
-// (Limits::body_bytes) and at most Limits::max_pending_exchanges requests awaiting a response.
+// (Limits::body_bytes), at most Limits::max_pending_exchanges requests awaiting a response
+// and Limits::max_buffered_bytes of responses read before their request.
 #pragma once
 
 #include <cstdint>
@@ -37,13 +49,21 @@ class Http1Parser final : public ProtocolParser {
 
   void feed(Side side, std::string_view bytes, uint64_t ts_ns) override;
   void gap(Side side, uint64_t bytes) override;
+  void joined_midstream() override;
   void end(uint64_t ts_ns) override;
 
   // What the parser holds now (for tests and the fuzzer's memory bound).
   size_t buffered_bytes() const;
   size_t pending_exchanges() const { return pending_.size(); }
+  size_t held_response_bytes() const { return early_responses_bytes_; }
 
  private:
+  struct HeldBytes {
+    std::string bytes;
+    uint64_t ts_ns;
+    uint64_t elided = 0;  // body bytes after `bytes` not kept (beyond Limits::body_bytes)
+  };
+
   enum class Phase {
     head,              // start line and header fields, up to the empty line
     body_length,       // Content-Length bytes
@@ -116,6 +136,19 @@ class Http1Parser final : public ProtocolParser {
   void release_tunnel_wait();
   void resume_requests_after_lost_answer();
   void drop_unanswered(std::string_view note);
+  // A response is about to start: true when its bytes (the rest of `input`) are held until a
+  // request awaits it (see the class comment); the caller stops reading `input` then.
+  bool hold_early_response(std::string_view& input, uint64_t ts);
+  // Requests await a response now: the held response bytes are read, in order.
+  void release_early_responses();
+  // Appends response bytes to what is held, eliding body bytes beyond those shown.
+  void append_held(std::string_view bytes, uint64_t ts);
+  void append_held_elided(uint64_t bytes, uint64_t ts);
+  // Reads held bytes (and the bytes elided after them) as if fed now.
+  void replay_held(std::deque<HeldBytes> held);
+  void clear_held();
+  // Pairing can no longer be proven from order alone: held responses are skipped.
+  void lose_order_proof();
   void emit_ready();
   void emit(Exchange& exchange);
   static void set_note(Exchange& e, std::string_view note) {
@@ -139,6 +172,26 @@ class Http1Parser final : public ProtocolParser {
   bool tunnel_held_lost_ = false;  // some were lost or over the limit: resync instead
   bool tunnel_refused_ = false;    // replay tunnel_held_ once the response side is done
   std::string stop_reason_;        // why parsing stopped (upgrade, connect)
+  // Both directions whole from their start: every response has its request in the stream.
+  bool order_proven_ = true;
+  // Follows the held responses' framing so that a Content-Length body beyond the bytes shown
+  // is counted, not held: a large response can wait for its request in little memory. It
+  // assumes the request was not HEAD; if it was, the elided bytes are a gap when read.
+  struct HeldScan {
+    enum class State { head, body, opaque } state = State::head;
+    std::string head;        // the head being read (up to Limits::max_header_bytes)
+    uint64_t remaining = 0;  // body: bytes still to come
+    uint64_t kept = 0;       // body: bytes held so far
+    size_t responses = 0;    // responses begun in the held bytes
+  };
+  std::deque<HeldBytes> early_responses_;  // response bytes read before their request's
+  size_t early_responses_bytes_ = 0;       // held (not elided)
+  HeldScan held_scan_;
+  size_t requests_owed_no_response_ = 0;  // their responses were skipped (over the limit, loss)
+  std::string owed_note_;                 // what those requests' notes say
+  size_t unpaired_answers_due_ = 0;       // requests reported unpaired whose response is due
+  bool flushing_early_responses_ = false;
+  bool joined_midstream_unsynced_ = false;  // midstream, no status line found yet
   bool ended_ = false;
 };
 

@@ -148,6 +148,14 @@ void Http2Parser::end(uint64_t ts_ns) {
       events_.skip(skip);
     }
     d.bytes_after_loss = 0;
+    if (d.data_without_stream > 0 && events_.skip) {
+      http::Skip skip;
+      skip.requests = side == Side::requests;
+      skip.bytes = d.data_without_stream;
+      skip.reason = "data for a stream not open";
+      events_.skip(skip);
+    }
+    d.data_without_stream = 0;
   }
 }
 
@@ -414,16 +422,32 @@ void Http2Parser::finish_block(Side side, HeaderBlock block) {
     s = find(id);
     if (!s) {
       bool new_request = side == Side::requests && id % 2 == 1 && id > highest_client_stream_;
-      // The request's direction is no longer parsed: a response still shows its exchange.
-      bool orphan_response = side == Side::responses && id % 2 == 1 &&
-                             id > highest_client_stream_ && requests_.ever_lost;
-      if (!new_request && !orphan_response) return;  // decoded (HPACK in step), not shown
-      highest_client_stream_ = id;
+      // A response for a stream the client has not opened yet in what was read: the request's
+      // record can reach tlstap after the response's (Go writes and reads on different
+      // goroutines; a record is stamped when its call returns). The stream opens from the
+      // response; the request's HEADERS complete it (or the exchange says it was not seen).
+      // If the request's direction is no longer parsed, it will not come: said as data lost.
+      bool early_response = side == Side::responses && id % 2 == 1 && id > highest_client_stream_;
+      if (!new_request && !early_response) {
+        // Decoded (HPACK in step), not shown: a stream reported already (reset, goaway).
+        if (events_.skip) {
+          http::Skip skip;
+          skip.requests = side == Side::requests;
+          skip.bytes = block.wire_bytes;
+          skip.reason = "headers for a stream already reported";
+          skip.streams = {id};
+          events_.skip(skip);
+        }
+        return;
+      }
+      if (new_request) highest_client_stream_ = id;
       s = open_stream(id);
       if (!s) return;
-      if (orphan_response) s->lost[0] = s->cut[0] = true;
+      if (early_response && requests_.ever_lost) s->lost[0] = s->cut[0] = true;
     }
   }
+  if (side == Side::requests && !block.push && id % 2 == 1)
+    highest_client_stream_ = std::max(highest_client_stream_, id);
   http::Message& m = i == 0 ? s->exchange.request : s->exchange.response;
   if (!s->started[i]) m.first_ts_ns = block.first_ts_ns;
   m.last_ts_ns = dir(side).last_ts_ns;
@@ -508,7 +532,11 @@ void Http2Parser::apply_response_headers(Stream& s, http::Headers headers) {
 
 void Http2Parser::on_data(Side side, uint32_t stream, std::string_view data) {
   Stream* s = find(stream);
-  if (!s) return;
+  if (!s) {
+    // A stream reported already (reset, goaway, too many open) or never opened: said.
+    dir(side).data_without_stream += data.size();
+    return;
+  }
   size_t i = index(side);
   http::Body& body = i == 0 ? s->exchange.request.body : s->exchange.response.body;
   body.len += data.size();
@@ -551,6 +579,7 @@ void Http2Parser::report(uint32_t id, const std::string& why) {
   http::Exchange& ex = s.exchange;
   std::string note;
   if (!(s.ended[0] && s.ended[1])) append_note(note, why);
+  if (!s.started[0] && !s.cut[0]) append_note(note, "request not seen");
   if (s.undecodable[0] || s.undecodable[1]) append_note(note, "hpack state unknown");
   if (s.lost[0] || s.lost[1]) append_note(note, "data lost");
   if (s.header_overflow) append_note(note, "headers over limit");

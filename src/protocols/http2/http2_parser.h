@@ -11,6 +11,12 @@
 // dynamic table (static references and literals); other streams are reported (Skip with
 // their ids, exchanges with a note and without those headers), never with a header that
 // might be wrong. Bytes that are not HTTP/2 stop the parsing of that direction for good.
+//
+// The two directions are each in order, but not with each other: a response's record can come
+// before its request's (a client that writes and reads on different threads, e.g. Go). A
+// response HEADERS for a client stream not opened yet opens it; the request's HEADERS complete
+// it, or it is reported with "request not seen". Frames for streams already reported are
+// counted in a Skip, never dropped silently.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +39,9 @@ class Http2Parser final : public http::ProtocolParser {
 
   void feed(http::Side side, std::string_view bytes, uint64_t ts_ns) override;
   void gap(http::Side side, uint64_t bytes) override;
+  // The requests' preface is sent once, first, so it proves their start; the responses'
+  // frames are found again at a record of whole frames.
+  void joined_midstream() override { gap(http::Side::responses, 0); }
   void end(uint64_t ts_ns) override;
 
   // How many exchanges are open (for tests and the memory bound).
@@ -88,7 +97,8 @@ class Http2Parser final : public http::ProtocolParser {
 
     std::string lost_reason;
     uint64_t bytes_after_loss = 0;
-    bool ever_lost = false;  // framing was lost once (and maybe found again)
+    bool ever_lost = false;            // framing was lost once (and maybe found again)
+    uint64_t data_without_stream = 0;  // DATA for streams not open (reported at end)
   };
 
   struct Stream {

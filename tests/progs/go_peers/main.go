@@ -9,8 +9,10 @@
 //	http-server PORT CERT KEY READY REPORT COUNT [--h1]
 //	                                            answers COUNT requests; the report lists each
 //	                                            request's client port, body and reply
-//	http-client URL REPORT N SIZE PARALLEL [--h1]
-//	                                            N POSTs of SIZE random bytes, PARALLEL at a time
+//	http-client URL REPORT N SIZE PARALLEL [--h1] [--mixed]
+//	                                            N POSTs of SIZE random bytes, PARALLEL at a time;
+//	                                            --mixed: rounds of GET /text, GET /big (a 1 MiB
+//	                                            reply), GET /text, POST /upload (SIZE bytes)
 package main
 
 import (
@@ -27,6 +29,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -167,6 +170,9 @@ func httpServer(port, certPath, keyPath, ready, reportPath string, count int) {
 		}
 		reply := []byte(fmt.Sprintf("%s %s %d bytes, proto %s\n", r.Method, r.URL.Path, len(body), r.Proto))
 		reply = append(reply, body[:len(body)/2]...)
+		if strings.HasPrefix(r.URL.Path, "/big/") {
+			reply = append(reply, bytes.Repeat([]byte(r.URL.Path), (1<<20)/len(r.URL.Path))...)
+		}
 		_, rport, _ := net.SplitHostPort(r.RemoteAddr)
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Write(reply)
@@ -217,15 +223,27 @@ func httpClient(url, reportPath string, n, size, parallel int) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
+				method, path := "POST", fmt.Sprintf("/request/%d", i)
 				body := make([]byte, size)
+				if has("--mixed") {
+					// What a Go client found paired wrongly: small and large replies, an upload.
+					kinds := []string{"/text/", "/big/", "/text/", "/upload/"}
+					path = fmt.Sprintf("%s%d", kinds[i%4], i)
+					if i%4 != 3 {
+						method, body = "GET", nil
+					}
+				}
 				rand.Read(body)
 				var lport int
 				trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 					lport = info.Conn.LocalAddr().(*net.TCPAddr).Port
 				}}
 				ctx := httptrace.WithClientTrace(context.Background(), trace)
-				path := fmt.Sprintf("/request/%d", i)
-				req, _ := http.NewRequestWithContext(ctx, "POST", url+path, bytes.NewReader(body))
+				var reader io.Reader
+				if body != nil {
+					reader = bytes.NewReader(body)
+				}
+				req, _ := http.NewRequestWithContext(ctx, method, url+path, reader)
 				resp, err := client.Do(req)
 				if err != nil {
 					fail(err)
