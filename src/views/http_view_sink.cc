@@ -23,6 +23,14 @@ HttpViewSink::HttpViewSink(RecordSink& next, HttpViewOptions options)
 
 HttpViewSink::~HttpViewSink() = default;
 
+// When a record's bytes were where its messages' times say: a read's at its return (they had
+// arrived), a write's at its entry (they left during the call; a thread descheduled after its
+// send returns late, after the peer's answer, and a client's latency came out shorter than the
+// server's for the same exchange).
+uint64_t HttpViewSink::message_ts(const DataRecord& r) {
+  return r.direction == Direction::write && r.entry_ts_ns ? r.entry_ts_ns : r.ts_ns;
+}
+
 void HttpViewSink::data(const DataRecord& r) {
   if (!options_.http_only) next_.data(r);
   if (!r.connection) return;
@@ -40,7 +48,7 @@ void HttpViewSink::data(const DataRecord& r) {
   view->connection = r.connection;
   view->last_ts_ns = r.ts_ns;
   if (view->state == ConnectionView::State::parsing) {
-    deliver(*view, r.direction, r.pos, r.len, r.data, r.ts_ns);
+    deliver(*view, r.direction, r.pos, r.len, r.data, message_ts(r));
     return;
   }
   // Still detecting: decide with this record before anything is copied.
@@ -50,7 +58,7 @@ void HttpViewSink::data(const DataRecord& r) {
     ignore(*view);  // nothing decided within the limit: not HTTP enough to parse
     return;
   }
-  view->held.push_back({r.direction, r.pos, r.len, r.ts_ns, std::string(r.data)});
+  view->held.push_back({r.direction, r.pos, r.len, message_ts(r), std::string(r.data)});
   view->held_bytes += r.data.size();
 }
 
@@ -141,7 +149,7 @@ bool HttpViewSink::detect(ConnectionView& view, const DataRecord* current) {
       start_parser(view, protocol, *requests);
       if (current && view.state == ConnectionView::State::parsing) {
         deliver(view, current->direction, current->pos, current->len, current->data,
-                current->ts_ns);
+                message_ts(*current));
       }
       return true;
     }

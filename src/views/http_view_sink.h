@@ -80,6 +80,7 @@ class HttpViewSink final : public RecordSink {
     uint64_t not_decoded[2] = {0, 0};  // midstream_http2: bytes per direction
   };
 
+  static uint64_t message_ts(const DataRecord& r);
   ConnectionView* view_for(const Connection& connection);
   // Decides the connection's protocol from its held records and `current` (not held yet):
   // true when decided (a parser was started and fed, or the connection is left alone).
