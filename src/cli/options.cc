@@ -205,6 +205,13 @@ Result<Options> parse_options(int argc, char** argv, int& exit_code) {
   }
   if (options.http_only) options.http = true;
   for (const std::string& name : options.redact_headers) {
+    if (name.starts_with('-')) {  // `--redact-header -q` took the next option for a name
+      exit_code = 2;
+      return Error{fmt::format(
+          "--redact-header {}: that looks like an option, not a header name; give the name "
+          "right after --redact-header",
+          name)};
+    }
     if (!redact::is_field_name(name)) {
       exit_code = 2;
       return Error{fmt::format(

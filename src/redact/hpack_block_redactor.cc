@@ -189,17 +189,30 @@ void HpackBlockRedactor::write_mask_bits(uint64_t start_bit, unsigned length) {
 namespace {
 
 // Code lengths for a masked value of `symbols` symbols in exactly `bits` bits, chosen from
-// those two numbers alone, longest first. Masking symbol by symbol kept each character's code
-// length where it was, which tells a digit from most letters; the count and the bit total
-// have to stay (they fix the value's decoded length and byte length), the order need not.
-// Empty when the greedy choice finds none (then the per-symbol masking stays).
+// those two numbers alone. Masking symbol by symbol kept each character's code length where it
+// was, which tells a digit from most letters; the count and the bit total have to stay (they
+// fix the value's decoded length and byte length), the rest need not. Two neighbouring code
+// lengths around the average when they add up exactly (always, for the 5-8 bit codes of
+// printable tokens: the mask stays printable), else longest first. Empty when neither works
+// (then the per-symbol masking stays).
 std::vector<uint8_t> canonical_mask_lengths(uint64_t symbols, uint64_t bits) {
   constexpr unsigned kShortest = 5;
-  std::vector<uint8_t> usable;  // code lengths a mask symbol exists for, longest first
-  for (unsigned length = kLongestCode; length >= kShortest; --length)
+  std::vector<uint8_t> usable;  // code lengths a mask symbol exists for, shortest first
+  for (unsigned length = kShortest; length <= kLongestCode; ++length)
     if (huffman_code(mask_symbol(length)).length == length) usable.push_back(length);
-  if (bits < kShortest * symbols) return {};
-  const uint64_t widest = usable.front() - kShortest;
+  if (symbols == 0 || bits < kShortest * symbols) return {};
+  for (size_t i = 0; i < usable.size(); ++i) {
+    const uint64_t low = usable[i];
+    const uint64_t high = i + 1 < usable.size() ? usable[i + 1] : low;
+    if (bits < low * symbols || bits > high * symbols) continue;
+    if (high == low) return std::vector<uint8_t>(symbols, static_cast<uint8_t>(low));
+    if ((bits - low * symbols) % (high - low) != 0) continue;
+    const uint64_t highs = (bits - low * symbols) / (high - low);
+    std::vector<uint8_t> lengths(highs, static_cast<uint8_t>(high));
+    lengths.resize(symbols, static_cast<uint8_t>(low));
+    return lengths;
+  }
+  const uint64_t widest = usable.back() - kShortest;
   // Whether `n` symbols can add exactly `more` bits to their shortest codes: one only with a
   // length that exists; two or more with anything up to n widest but one bit short of it (the
   // second-widest code is two bits shorter than the widest).
@@ -216,10 +229,10 @@ std::vector<uint8_t> canonical_mask_lengths(uint64_t symbols, uint64_t bits) {
   lengths.reserve(symbols);
   for (uint64_t left = symbols; left > 0; --left) {
     std::optional<uint8_t> pick;
-    for (uint8_t length : usable) {
-      uint64_t more = length - kShortest;
+    for (auto it = usable.rbegin(); it != usable.rend(); ++it) {
+      uint64_t more = *it - kShortest;
       if (more <= extra && reachable(extra - more, left - 1)) {
-        pick = length;
+        pick = *it;
         break;
       }
     }

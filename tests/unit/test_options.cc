@@ -285,4 +285,19 @@ TEST(ParseOptions, UnknownUserNameIsAUsageError) {
 }
 
 }  // namespace
+TEST(ParseOptions, RedactHeaderNamesAreCheckedAndImplyRedact) {
+  int exit_code = 0;
+  Result<Options> named = parse({"--redact-header", "X-Api-Key"}, exit_code);
+  ASSERT_TRUE(named);
+  EXPECT_TRUE(named->redact);
+  EXPECT_EQ(named->redact_headers, std::vector<std::string>{"X-Api-Key"});
+  for (const char* bad : {"-q", "X Api", ":path", "a\nb"}) {
+    SCOPED_TRACE(bad);
+    Result<Options> parsed = parse({"--redact-header", bad}, exit_code);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(exit_code, 2);
+    EXPECT_NE(parsed.error().message.find("--redact-header"), std::string::npos);
+  }
+}
+
 }  // namespace tlstap
