@@ -22,6 +22,8 @@
 
 namespace {
 
+using tlstap::test::huffman_encode;
+
 using tlstap::redact::Http2HeaderRedactor;
 using tlstap::redact::RedactNames;
 using tlstap::test::Chunk;
@@ -33,23 +35,6 @@ const RedactNames kNames = RedactNames::defaults_and({"x-api-key"});
 const char* const kSecretNames[] = {"cookie", "authorization", "set-cookie", "x-api-key",
                                     "proxy-authorization"};
 const char* const kOtherNames[] = {"accept", "user-agent", "x-trace", "content-type"};
-
-std::string huffman_encode(std::string_view text) {
-  std::string out;
-  uint64_t acc = 0;
-  unsigned bits = 0;
-  for (char c : text) {
-    const hpack::HuffmanCode& code = hpack::huffman_code(static_cast<uint8_t>(c));
-    acc = acc << code.length | code.bits;
-    bits += code.length;
-    while (bits >= 8) {
-      out.push_back(static_cast<char>(acc >> (bits - 8)));
-      bits -= 8;
-    }
-  }
-  if (bits > 0) out.push_back(static_cast<char>(acc << (8 - bits) | ((1u << (8 - bits)) - 1)));
-  return out;
-}
 
 // A value that is not secret: lowercase letters only, so that it can never hold a secret
 // ("SECRET..." in capitals) nor a secret's Huffman code (whose first byte, 'S' then 'E', is

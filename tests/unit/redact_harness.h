@@ -18,6 +18,7 @@
 
 #include "http2_frames.h"
 #include "protocols/http2/frame.h"
+#include "redact/hpack_huffman.h"
 #include "redact/stream_redactor.h"
 
 namespace tlstap::test {
@@ -210,5 +211,25 @@ class FlagEncoder {
   std::set<std::string> never_indexed_;
   nghttp2_hd_deflater* deflater_ = nullptr;
 };
+
+// A Huffman-coded string written with the redactor's code table (RFC 7541 5.2: padded with
+// ones); the table itself is checked against nghttp2 in test_http2_header_redactor.cc.
+inline std::string huffman_encode(std::string_view text) {
+  namespace hpack = redact::hpack;
+  std::string out;
+  uint64_t acc = 0;
+  unsigned bits = 0;
+  for (char c : text) {
+    const hpack::HuffmanCode& code = hpack::huffman_code(static_cast<uint8_t>(c));
+    acc = acc << code.length | code.bits;
+    bits += code.length;
+    while (bits >= 8) {
+      out.push_back(static_cast<char>(acc >> (bits - 8)));
+      bits -= 8;
+    }
+  }
+  if (bits > 0) out.push_back(static_cast<char>(acc << (8 - bits) | ((1u << (8 - bits)) - 1)));
+  return out;
+}
 
 }  // namespace tlstap::test

@@ -17,6 +17,8 @@
 namespace tlstap::redact {
 namespace {
 
+using tlstap::test::huffman_encode;
+
 using test::Chunk;
 using test::Fields;
 namespace t = tlstap::test;
@@ -33,24 +35,6 @@ bool all_mask_symbols(std::string_view value) {
 }
 
 // --- the Huffman code against nghttp2 -------------------------------------------------------
-
-// A Huffman-coded string written with huffman_code(), padded with ones (RFC 7541 5.2).
-std::string huffman_encode(std::string_view text) {
-  std::string out;
-  uint64_t acc = 0;
-  unsigned bits = 0;
-  for (char c : text) {
-    const hpack::HuffmanCode& code = hpack::huffman_code(static_cast<uint8_t>(c));
-    acc = acc << code.length | code.bits;
-    bits += code.length;
-    while (bits >= 8) {
-      out.push_back(static_cast<char>(acc >> (bits - 8)));
-      bits -= 8;
-    }
-  }
-  if (bits > 0) out.push_back(static_cast<char>(acc << (8 - bits) | ((1u << (8 - bits)) - 1)));
-  return out;
-}
 
 // An HPACK string literal (RFC 7541 5.2): H bit, 7-bit prefix length, bytes.
 std::string hpack_string(std::string_view bytes, bool huffman) {

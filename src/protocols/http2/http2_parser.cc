@@ -140,21 +140,11 @@ void Http2Parser::end(uint64_t ts_ns) {
   for (uint32_t id : ids) report(id, "connection closed");
   for (Side side : {Side::requests, Side::responses}) {
     Direction& d = dir(side);
-    if (d.bytes_after_loss > 0 && events_.skip) {
-      http::Skip skip;
-      skip.requests = side == Side::requests;
-      skip.bytes = d.bytes_after_loss;
-      skip.reason = "not parsed after " + d.lost_reason;
-      events_.skip(skip);
-    }
+    if (d.bytes_after_loss > 0)
+      say_skipped(side, d.bytes_after_loss, "not parsed after " + d.lost_reason);
     d.bytes_after_loss = 0;
-    if (d.data_without_stream > 0 && events_.skip) {
-      http::Skip skip;
-      skip.requests = side == Side::requests;
-      skip.bytes = d.data_without_stream;
-      skip.reason = "data for a stream not open";
-      events_.skip(skip);
-    }
+    if (d.data_without_stream > 0)
+      say_skipped(side, d.data_without_stream, "data for a stream not open");
     d.data_without_stream = 0;
   }
 }
@@ -402,7 +392,9 @@ Http2Parser::Stream* Http2Parser::open_stream(uint32_t id) {
     report(streams_.begin()->first, "too many open streams");
   if (limits_.max_pending_exchanges == 0) return nullptr;
   Stream& s = streams_[id];
-  s.exchange.version = "2";
+  // assign(1, '2'), not = "2": GCC 12 takes the literal's copy for an overlapping memcpy
+  // (a false -Wrestrict, an error under -Werror) once say_skipped is inlined nearby.
+  s.exchange.version.assign(1, '2');
   s.exchange.stream = id;
   return &s;
 }
@@ -430,14 +422,7 @@ void Http2Parser::finish_block(Side side, HeaderBlock block) {
       bool early_response = side == Side::responses && id % 2 == 1 && id > highest_client_stream_;
       if (!new_request && !early_response) {
         // Decoded (HPACK in step), not shown: a stream reported already (reset, goaway).
-        if (events_.skip) {
-          http::Skip skip;
-          skip.requests = side == Side::requests;
-          skip.bytes = block.wire_bytes;
-          skip.reason = "headers for a stream already reported";
-          skip.streams = {id};
-          events_.skip(skip);
-        }
+        say_skipped(side, block.wire_bytes, "headers for a stream already reported", id);
         return;
       }
       if (new_request) highest_client_stream_ = id;
@@ -455,14 +440,7 @@ void Http2Parser::finish_block(Side side, HeaderBlock block) {
   if (block.undecodable) {
     s->undecodable[i] = true;
     if (i == 1) s->final_response = true;  // a 1xx or not, it is not known: not guessed
-    if (events_.skip) {
-      http::Skip skip;
-      skip.requests = side == Side::requests;
-      skip.bytes = block.wire_bytes;
-      skip.reason = "hpack state unknown";
-      skip.streams = {id};
-      events_.skip(skip);
-    }
+    say_skipped(side, block.wire_bytes, "hpack state unknown", id);
   } else if (i == 0) {
     if (!s->started[0])
       apply_request_headers(*s, std::move(block.headers));
@@ -622,17 +600,22 @@ void Http2Parser::lose(Side side, const std::string& reason, uint64_t bytes) {
   }
 }
 
+void Http2Parser::say_skipped(Side side, uint64_t bytes, std::string reason,
+                              std::optional<uint32_t> stream) {
+  if (!events_.skip) return;
+  http::Skip skip;
+  skip.requests = side == Side::requests;
+  skip.bytes = bytes;
+  skip.reason = std::move(reason);
+  if (stream) skip.streams = {*stream};
+  events_.skip(skip);
+}
+
 bool Http2Parser::resync(Side side, std::string_view record) {
   Direction& d = dir(side);
   // Garbage is not resynced from: only a direction that lost bytes of real HTTP/2.
   if (d.lost_reason != "data lost" || !is_whole_frames(record, d.max_frame_size)) return false;
-  if (d.bytes_after_loss > 0 && events_.skip) {
-    http::Skip skip;
-    skip.requests = side == Side::requests;
-    skip.bytes = d.bytes_after_loss;
-    skip.reason = "not parsed after data lost";
-    events_.skip(skip);
-  }
+  if (d.bytes_after_loss > 0) say_skipped(side, d.bytes_after_loss, "not parsed after data lost");
   d.bytes_after_loss = 0;
   d.state = State::frame_header;
   d.header_bytes.clear();

@@ -141,6 +141,9 @@ class Http2Parser final : public http::ProtocolParser {
   void report(uint32_t id, const std::string& why);
   void lose(http::Side side, const std::string& reason, uint64_t bytes);
   bool resync(http::Side side, std::string_view record);
+  // An http_skip of `bytes` in `side`'s direction (of one stream, when given).
+  void say_skipped(http::Side side, uint64_t bytes, std::string reason,
+                   std::optional<uint32_t> stream = std::nullopt);
 
   http::Limits limits_;
   http::ParserEvents events_;
