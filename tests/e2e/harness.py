@@ -155,14 +155,14 @@ def start_peer_server(workdir, port, expect, reply_path, name="server", extra=()
     return server
 
 
-def start_nginx(workdir, port, root, server_conf=""):
-    """nginx serving `root` over TLS with HTTP/2 on 127.0.0.1:`port` (one worker), its files
+def start_nginx(workdir, port, root, server_conf="", workers=1, http2=True):
+    """nginx serving `root` over TLS (with HTTP/2 unless told) on 127.0.0.1:`port`, its files
     in `workdir`; `server_conf` goes into the server block."""
     logs = workdir.file("nginx")
     os.makedirs(logs)
     conf = workdir.file("nginx.conf")
     with open(conf, "w") as f:
-        f.write(f"""worker_processes 1;
+        f.write(f"""worker_processes {workers};
 user root;
 error_log {logs}/error.log;
 pid {logs}/nginx.pid;
@@ -176,7 +176,7 @@ http {{
   scgi_temp_path {logs}/scgi;
   types {{ text/plain txt; application/octet-stream bin; }}
   server {{
-    listen 127.0.0.1:{port} ssl http2;
+    listen 127.0.0.1:{port} ssl{" http2" if http2 else ""};
     ssl_certificate {workdir.cert};
     ssl_certificate_key {workdir.key};
     root {root};

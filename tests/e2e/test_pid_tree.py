@@ -10,34 +10,8 @@ import subprocess
 import unittest
 
 import harness
+from test_curl_openssl import curl_trace_bytes
 
-TRACE_ENTRY = re.compile(r"^(=>|<=) (Send|Recv) (header|data), (\d+) bytes")
-
-
-def curl_plaintext(trace_path):
-    """(sent, received): the HTTP bytes curl --trace shows it wrote and read, in order (not
-    its 'SSL data', the TLS records)."""
-    sent, received = b"", b""
-    with open(trace_path) as f:
-        lines = f.read().splitlines()
-    i = 0
-    while i < len(lines):
-        match = TRACE_ENTRY.match(lines[i])
-        i += 1
-        if not match:
-            continue
-        remaining, data = int(match.group(4)), b""
-        while remaining > 0:
-            # "0000: 47 45 54 20 ... GET ..": up to 16 bytes as hex, then as text
-            count = min(16, remaining)
-            data += bytes.fromhex(lines[i][6:6 + 3 * count])
-            remaining -= count
-            i += 1
-        if match.group(2) == "Send":
-            sent += data
-        else:
-            received += data
-    return sent, received
 
 
 def process_table():
@@ -77,35 +51,7 @@ class PidTreeTest(unittest.TestCase):
         self.work.cleanup()
 
     def start_nginx(self, port, root):
-        logs = self.work.file("nginx")
-        os.makedirs(logs)
-        conf = self.work.file("nginx.conf")
-        with open(conf, "w") as f:
-            f.write(f"""worker_processes 2;
-user root;
-error_log {logs}/error.log;
-pid {logs}/nginx.pid;
-events {{}}
-http {{
-  access_log off;
-  client_body_temp_path {logs}/body;
-  proxy_temp_path {logs}/proxy;
-  fastcgi_temp_path {logs}/fastcgi;
-  uwsgi_temp_path {logs}/uwsgi;
-  scgi_temp_path {logs}/scgi;
-  types {{ application/octet-stream bin; }}
-  server {{
-    listen 127.0.0.1:{port} ssl;
-    ssl_certificate {self.work.cert};
-    ssl_certificate_key {self.work.key};
-    root {root};
-  }}
-}}
-""")
-        with open(self.work.file("nginx.stderr"), "w") as stderr:
-            nginx = harness.track(subprocess.Popen(
-                ["nginx", "-p", logs, "-c", conf, "-g", "daemon off;"], stderr=stderr))
-        harness.wait_for_port(port)
+        nginx = harness.start_nginx(self.work, port, root, workers=2, http2=False)
         harness.wait_for(lambda: len(children_of(nginx.pid)) == 2, 10, "nginx's 2 workers")
         return nginx
 
@@ -118,7 +64,7 @@ http {{
         done = subprocess.run(["curl", "-sk", "--http1.1", "--trace", trace, "-o", body, "-w",
                                "%{local_port}", url], capture_output=True, text=True, timeout=30)
         self.assertEqual(done.returncode, 0, done.stderr)
-        sent, received = curl_plaintext(trace)
+        sent, received = curl_trace_bytes(trace)
         self.assertTrue(sent.startswith(b"GET "), sent)
         return int(done.stdout), sent, received, harness.read_bytes(body)
 
@@ -274,7 +220,7 @@ http {{
         self.assertEqual(tracer.returncode, 0, tracer.stderr())
         self.assertEqual(harness.read_bytes(port_file + ".rc"), b"0\n")
         self.assertEqual(harness.read_bytes(body), b"to the shell's curl\n" * 100)
-        sent, received = curl_plaintext(trace)
+        sent, received = curl_trace_bytes(trace)
         client_port = int(harness.read_bytes(port_file))
         clients = {r["pid"] for r in harness.data_records(records) if r["comm"] == "curl"}
         self.assertEqual(len(clients), 1, clients)
