@@ -4,7 +4,6 @@ too, those running at start (nginx's workers) and those forked later (workers re
 reload, a child forked per connection). Captured bytes are compared with what curl itself
 says it sent and received (--trace)."""
 import os
-import re
 import signal
 import subprocess
 import unittest
